@@ -1,0 +1,106 @@
+"""Settings read from the environment (and `.env` through python-dotenv).
+
+Every setting has an embedded default so that a fresh checkout runs on SQLite and
+the console chat. `validate()` checks each channel's settings as a unit: a channel
+half-configured is an error worth stopping for, not a silent fallback.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///kampung.db"
+    data_dir: Path = Path("data")
+    public_base_url: str = ""
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_whatsapp_from: str = ""
+    twilio_sms_from: str = ""
+    twilio_api_base_url: str = ""
+    telegram_bot_token: str = ""
+    telegram_webhook_secret: str = ""
+    telegram_api_base_url: str = ""
+    timezone: str = "Asia/Jakarta"
+    default_language: str = "id"
+    idle_timeout_hours: float = 24.0
+    host: str = "0.0.0.0"
+    port: int = 8000
+    log_level: str = "INFO"
+
+    @property
+    def twilio_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    @property
+    def webhooks_enabled(self) -> bool:
+        return bool(self.public_base_url)
+
+    def validate(self) -> None:
+        """Raise SettingsError naming every problem at once."""
+        problems = []
+        if self.twilio_enabled and not (self.twilio_whatsapp_from or self.twilio_sms_from):
+            problems.append("TWILIO_WHATSAPP_FROM or TWILIO_SMS_FROM is required with Twilio credentials")
+        if bool(self.twilio_account_sid) != bool(self.twilio_auth_token):
+            problems.append("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set together")
+        if self.twilio_enabled and not self.public_base_url:
+            problems.append("PUBLIC_BASE_URL is required for Twilio webhooks")
+        if self.telegram_enabled and self.public_base_url and not self.telegram_webhook_secret:
+            problems.append("TELEGRAM_WEBHOOK_SECRET is required when Telegram uses a webhook")
+        if self.public_base_url and not self.public_base_url.startswith(("http://", "https://")):
+            problems.append("PUBLIC_BASE_URL must start with http:// or https://")
+        if self.idle_timeout_hours <= 0:
+            problems.append("IDLE_TIMEOUT_HOURS must be positive")
+        if problems:
+            raise SettingsError("; ".join(problems))
+
+
+_FIELDS = {
+    "DATABASE_URL": ("database_url", str),
+    "DATA_DIR": ("data_dir", Path),
+    "PUBLIC_BASE_URL": ("public_base_url", lambda v: v.rstrip("/")),
+    "TWILIO_ACCOUNT_SID": ("twilio_account_sid", str),
+    "TWILIO_AUTH_TOKEN": ("twilio_auth_token", str),
+    "TWILIO_WHATSAPP_FROM": ("twilio_whatsapp_from", str),
+    "TWILIO_SMS_FROM": ("twilio_sms_from", str),
+    "TWILIO_API_BASE_URL": ("twilio_api_base_url", str),
+    "TELEGRAM_BOT_TOKEN": ("telegram_bot_token", str),
+    "TELEGRAM_WEBHOOK_SECRET": ("telegram_webhook_secret", str),
+    "TELEGRAM_API_BASE_URL": ("telegram_api_base_url", str),
+    "KAMPUNG_TIMEZONE": ("timezone", str),
+    "DEFAULT_LANGUAGE": ("default_language", str),
+    "IDLE_TIMEOUT_HOURS": ("idle_timeout_hours", float),
+    "HOST": ("host", str),
+    "PORT": ("port", int),
+    "LOG_LEVEL": ("log_level", str),
+}
+
+
+def load_settings(env_file: str | os.PathLike | None = ".env", environ: dict | None = None) -> Settings:
+    """Merge `.env` (if present) under the process environment; the environment wins."""
+    values: dict[str, str] = {}
+    if env_file and Path(env_file).exists():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    kwargs = {}
+    for env_name, (attr, convert) in _FIELDS.items():
+        raw = values.get(env_name, "").strip()
+        if raw:
+            try:
+                kwargs[attr] = convert(raw)
+            except ValueError as exc:
+                raise SettingsError(f"{env_name}: {exc}") from exc
+    return Settings(**kwargs)
