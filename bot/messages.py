@@ -78,7 +78,8 @@ class Choice:
 
 @dataclass
 class OutgoingMessage:
-    """One message to send. ``choices`` are rendered natively by each channel."""
+    """One message to send. ``choices`` are rendered natively by each channel;
+    ``flow``/``step`` say where the recipient's conversation stands after it."""
 
     channel: str
     address: str
@@ -86,6 +87,8 @@ class OutgoingMessage:
     choices: list[Choice] = field(default_factory=list)
     media_url: str | None = None
     document_path: str | None = None
+    flow: str | None = None
+    step: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,0 +1,134 @@
+"""The channel-agnostic core: an incoming message becomes outbox rows.
+
+Everything for one message happens in one transaction: the inbox row (idempotency),
+the resident, the conversation state and the outgoing messages. Either all of it is
+stored or none of it, so a crash never loses an answer nor sends one twice.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot.i18n import Catalog
+from bot.messages import Choice, IncomingMessage, OutgoingMessage, join_sender
+from bot.residents import ResidentPort, erase_resident, find_or_create, load_kampung
+from db.models import Conversation, Inbox, Outbox
+from flows.base import Say
+from handlers.lexicon import Lexicons
+from handlers.router import ConvState, Piece, Router
+
+log = logging.getLogger(__name__)
+_RETRIES = 3
+
+
+class Core:
+    def __init__(self, sessions: sessionmaker[Session], catalog: Catalog, router: Router, clock, default_language: str = "id"):
+        self.sessions = sessions
+        self.catalog = catalog
+        self.router = router
+        self.lexicons: Lexicons = router.lexicons
+        self.clock = clock
+        self.default_language = default_language
+
+    # -- entry points --------------------------------------------------------
+    def receive(self, msg: IncomingMessage) -> list[Outbox]:
+        """Process a message now (console, simulate). Returns the outbox rows written."""
+        for attempt in range(_RETRIES):
+            try:
+                with self.sessions.begin() as session:
+                    if msg.external_id and not self._claim_inbox(session, msg):
+                        return []
+                    return self._process(session, msg)
+            except StaleDataError:
+                log.info("conversation changed under us; retrying (%s)", attempt + 1)
+        raise RuntimeError("conversation kept changing; giving up")
+
+    def enqueue(self, msg: IncomingMessage) -> bool:
+        """Store a webhook's message for the inbox worker. False when already seen."""
+        try:
+            with self.sessions.begin() as session:
+                session.add(Inbox(external_id=msg.external_id, sender=join_sender(msg.channel, msg.address),
+                                  payload=msg.to_dict(), received_at=self.clock.now()))
+            return True
+        except IntegrityError:
+            return False
+
+    def process_inbox(self, limit: int = 100) -> int:
+        """Process pending inbox rows in arrival order; each in its own transaction."""
+        with self.sessions() as session:
+            ids = session.scalars(select(Inbox.id).where(Inbox.processed_at.is_(None)).order_by(Inbox.id).limit(limit)).all()
+        done = 0
+        for inbox_id in ids:
+            for attempt in range(_RETRIES):
+                try:
+                    with self.sessions.begin() as session:
+                        claimed = session.execute(
+                            update(Inbox).where(Inbox.id == inbox_id, Inbox.processed_at.is_(None))
+                            .values(processed_at=self.clock.now())
+                        ).rowcount
+                        if claimed:
+                            payload = session.get(Inbox, inbox_id).payload
+                            self._process(session, IncomingMessage.from_dict(payload))
+                            done += 1
+                    break
+                except StaleDataError:
+                    log.info("conversation changed under us; retrying inbox %s (%s)", inbox_id, attempt + 1)
+        return done
+
+    # -- the work --------------------------------------------------------------
+    def _claim_inbox(self, session: Session, msg: IncomingMessage) -> bool:
+        try:
+            with session.begin_nested():
+                now = self.clock.now()
+                session.add(Inbox(external_id=msg.external_id, sender=join_sender(msg.channel, msg.address),
+                                  payload=msg.to_dict(), received_at=now, processed_at=now))
+            return True
+        except IntegrityError:
+            return False
+
+    def _process(self, session: Session, msg: IncomingMessage) -> list[Outbox]:
+        now = self.clock.now()
+        resident, identity = find_or_create(session, msg.channel, msg.address, now, self.default_language)
+        identity.last_seen_at = now
+        conv = session.get(Conversation, resident.id)
+        if conv is None:
+            conv = Conversation(resident_id=resident.id, data={}, updated_at=now)
+            session.add(conv)
+        state = ConvState(conv.flow, conv.step, dict(conv.data or {}), conv.updated_at)
+        port = ResidentPort(session, resident, load_kampung(session), now)
+        pieces = self.router.handle(state, port, msg, now)
+        if port.erased:
+            erase_resident(session, resident, conv)
+            resident_id = None
+        else:
+            conv.flow, conv.step, conv.data, conv.updated_at = state.flow, state.step, state.data, now
+            resident_id = resident.id
+        rows = [
+            self._outbox_row(resident_id, msg.channel, msg.address, port.info.language, piece, now) for piece in pieces
+        ]
+        session.add_all(rows)
+        session.flush()
+        return rows
+
+    def _outbox_row(self, resident_id, channel: str, address: str, lang: str, piece: Piece, now: datetime) -> Outbox:
+        out = self.render(channel, address, lang, piece)
+        return Outbox(
+            resident_id=resident_id, channel=channel, address=address, payload=out.to_dict(), status="pending", attempts=0, not_before=now, created_at=now,
+        )
+
+    def render(self, channel: str, address: str, lang: str, piece: Piece) -> OutgoingMessage:
+        lexicon = self.lexicons.get(lang)
+        params = {k: self._param(lang, v) for k, v in piece.params.items()}
+        text = self.catalog.text(lang, piece.key, **params)
+        choices = [Choice(o.id, lexicon.label(o)) for o in piece.options]
+        return OutgoingMessage(channel, address, text, choices, flow=piece.flow, step=piece.step)
+
+    def _param(self, lang: str, value):
+        if isinstance(value, Say):
+            return self.catalog.text(lang, value.key, **{k: self._param(lang, v) for k, v in value.params.items()})
+        return value

@@ -1,0 +1,157 @@
+"""The vocabulary every flow speaks: prompts with choices, answers, outcomes, effects.
+
+A flow is a small state machine with named steps. It never does I/O: it reads a
+`FlowContext`, returns an `Outcome` (what to say, where to go, what to change) and
+the engine in `handlers/` applies it inside the database transaction. Texts are
+catalogue keys, never sentences.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.messages import Location, Media
+
+
+@dataclass(frozen=True)
+class Option:
+    """A choice offered at a step. `key` is a catalogue key for its label; `label`
+    is literal data (an RT number, a paguyuban name) when there is no key."""
+
+    id: str
+    key: str | None = None
+    label: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Say:
+    """A message to the resident: a catalogue key and its placeholders."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What a step asks. `multi` lets the resident pick several options at once;
+    `free_text` lets an answer that matches no option through to the flow;
+    `intents` (main menu) has the engine fill `Answer.intent` / `Answer.candidates`
+    from the locale's intent words."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+    options: tuple[Option, ...] = ()
+    multi: bool = False
+    free_text: bool = False
+    accepts_media: bool = False
+    intents: bool = False
+
+
+@dataclass
+class Answer:
+    text: str = ""
+    choice_id: str | None = None
+    choice_ids: tuple[str, ...] = ()
+    media: tuple[Media, ...] = ()
+    location: Location | None = None
+    intent: str | None = None
+    candidates: tuple[str, ...] = ()
+
+
+# Effects: changes a flow asks the engine to make to stored data.
+@dataclass(frozen=True)
+class UpdateProfile:
+    name: str | None = None
+    rt: str | None = None
+    language: str | None = None
+    paguyuban: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class RecordConsent:
+    pass
+
+
+@dataclass(frozen=True)
+class EraseMe:
+    pass
+
+
+@dataclass(frozen=True)
+class SetOptOut:
+    opted_out: bool
+
+
+Effect = UpdateProfile | RecordConsent | EraseMe | SetOptOut
+
+
+@dataclass
+class Outcome:
+    """Result of answering a step.
+
+    `goto` names the next step in this flow (None: ask the same step again);
+    `switch` ends this flow and starts another at its first step (or `switch_step`);
+    `end` closes the conversation without a further prompt.
+    """
+
+    say: list[Say] = field(default_factory=list)
+    goto: str | None = None
+    switch: str | None = None
+    switch_step: str | None = None
+    effects: list[Effect] = field(default_factory=list)
+    end: bool = False
+
+
+@dataclass(frozen=True)
+class ResidentInfo:
+    id: int
+    name: str | None
+    rt: str | None
+    language: str
+    paguyuban: tuple[str, ...]
+    roles: tuple[tuple[str, str | None], ...]
+    consented: bool
+    opted_out: bool
+    phone: str | None
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class KampungInfo:
+    name: str
+    kelurahan: str
+    rw: str
+    rts: tuple[str, ...]
+    paguyuban: tuple[str, ...]
+
+
+@dataclass
+class FlowContext:
+    resident: ResidentInfo
+    kampung: KampungInfo
+    data: dict[str, Any]
+    now: datetime
+
+
+class Flow:
+    """Base class: subclasses set `id`, `first_step` and implement prompt/answer."""
+
+    id: str = ""
+    first_step: str = ""
+
+    def intro(self, ctx: FlowContext) -> list[Say]:
+        """Messages said once when the flow starts, before its first prompt."""
+        return []
+
+    def command(self, word: str, ctx: FlowContext) -> Outcome:
+        """React to a global word this flow owns (see handlers.router.COMMAND_FLOWS)."""
+        raise KeyError(word)
+
+    def prompt(self, step: str, ctx: FlowContext) -> Prompt:
+        raise NotImplementedError
+
+    def answer(self, step: str, ctx: FlowContext, answer: Answer) -> Outcome:
+        raise NotImplementedError

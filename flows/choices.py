@@ -1,0 +1,35 @@
+"""Option lists and answer checks that several flows share."""
+from __future__ import annotations
+
+import re
+
+from flows.base import KampungInfo, Option
+
+LANGUAGES = ("id", "en", "jv")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def rt_options(kampung: KampungInfo) -> tuple[Option, ...]:
+    """One option per RT; '4', '04', 'rt 4' all name RT 04."""
+    return tuple(
+        Option(rt, "choice.rt", params={"rt": rt}, aliases=(rt, str(int(rt)), f"rt {rt}", f"rt {int(rt)}", f"rt{int(rt)}"))
+        if rt.isdigit()
+        else Option(rt, "choice.rt", params={"rt": rt}, aliases=(rt.lower(),))
+        for rt in kampung.rts
+    )
+
+
+def paguyuban_options(kampung: KampungInfo) -> tuple[Option, ...]:
+    return tuple(Option(name, label=name) for name in kampung.paguyuban) + (Option("none", "choice.none"),)
+
+
+def language_options() -> tuple[Option, ...]:
+    return tuple(Option(code, f"language.{code}") for code in LANGUAGES)
+
+
+def valid_name(text: str) -> str | None:
+    """A person's name: 2-60 characters with at least two letters."""
+    name = " ".join(text.split())
+    if 2 <= len(name) <= 60 and len(_LETTER.findall(name)) >= 2:
+        return name
+    return None

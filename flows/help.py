@@ -1,0 +1,35 @@
+"""The main menu. Residents pick by number or words, or just say what they need:
+free text is matched against each flow's intent words; when unsure, the menu asks
+back with the likely choices instead of guessing.
+
+    menu --choice / clear intent--> <flow>
+      |--unclear intent--> clarify --choice--> <flow>
+"""
+from __future__ import annotations
+
+from flows.base import Answer, Flow, FlowContext, Option, Outcome, Prompt, Say
+
+MENU = ("business", "report", "survey", "events", "privacy")
+
+
+class HelpFlow(Flow):
+    id = "help"
+    first_step = "menu"
+
+    def prompt(self, step: str, ctx: FlowContext) -> Prompt:
+        if step == "menu":
+            options = tuple(Option(flow_id, f"menu.{flow_id}") for flow_id in MENU)
+            return Prompt("help.menu", {"name": ctx.resident.name or ""}, options=options, free_text=True, intents=True)
+        if step == "clarify":
+            options = tuple(Option(flow_id, f"menu.{flow_id}") for flow_id in ctx.data.get("candidates", MENU))
+            return Prompt("help.clarify", options=options)
+        raise KeyError(step)
+
+    def answer(self, step: str, ctx: FlowContext, answer: Answer) -> Outcome:
+        target = answer.choice_id or answer.intent
+        if target:
+            return Outcome(switch=target)
+        if answer.candidates:
+            ctx.data["candidates"] = list(answer.candidates)
+            return Outcome(goto="clarify")
+        return Outcome([Say("help.not_understood")])

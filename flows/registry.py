@@ -1,0 +1,20 @@
+"""Every flow the bot knows, by flow id. A new flow is a module plus a line here."""
+from __future__ import annotations
+
+from flows.base import Flow
+from flows.help import HelpFlow
+from flows.onboarding import OnboardingFlow
+from flows.optout import OptoutFlow
+from flows.privacy import PrivacyFlow
+from flows.upcoming import UpcomingFlow
+
+
+def all_flows() -> dict[str, Flow]:
+    flows: list[Flow] = [
+        OnboardingFlow(),
+        HelpFlow(),
+        PrivacyFlow(),
+        OptoutFlow(),
+        *(UpcomingFlow(flow_id) for flow_id in ("business", "report", "survey", "events")),
+    ]
+    return {flow.id: flow for flow in flows}

@@ -1,0 +1,263 @@
+"""Routing one incoming message through the conversation: media checks, idle expiry,
+global words, role checks, then the current flow's step.
+
+The router is pure apart from the `ResidentPort` it is handed: it reads the stored
+`ConvState`, mutates it, and returns `Piece`s (catalogue keys plus options) that the
+core renders in the resident's language and writes to the outbox.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.messages import IncomingMessage
+from flows.base import Answer, Effect, Flow, FlowContext, KampungInfo, Option, Outcome, Prompt, ResidentInfo, Say
+from handlers.lexicon import Lexicons
+from handlers.roles import may_enter
+from handlers.understanding import clean, match_choice, match_word, normalize, score_intents
+
+# Global words that belong to a flow rather than to the engine.
+COMMAND_FLOWS = {
+    "stop": "optout",
+    "start": "optout",
+    "mydata": "privacy",
+    "edit": "privacy",
+    "erase": "privacy",
+    "language": "privacy",
+}
+# Words a resident who has not consented yet may still use.
+BEFORE_CONSENT = {"stop", "start", "help", "menu", "cancel", "back"}
+
+
+@dataclass
+class ConvState:
+    flow: str | None = None
+    step: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One outgoing message before rendering; flow/step: where the conversation stands after it."""
+
+    key: str
+    params: dict[str, Any]
+    options: tuple[Option, ...]
+    flow: str | None
+    step: str | None
+
+
+class ResidentPort(Protocol):
+    @property
+    def info(self) -> ResidentInfo: ...
+
+    @property
+    def kampung(self) -> KampungInfo: ...
+
+    def apply(self, effect: Effect) -> None: ...
+
+
+class Router:
+    def __init__(self, flows: dict[str, Flow], lexicons: Lexicons, idle_timeout: timedelta):
+        self.flows = flows
+        self.lexicons = lexicons
+        self.idle_timeout = idle_timeout
+
+    def handle(self, state: ConvState, resident: ResidentPort, msg: IncomingMessage, now: datetime) -> list[Piece]:
+        return _Turn(self, state, resident, now).run(msg)
+
+
+class _Turn:
+    """One message's worth of conversation for one resident."""
+
+    def __init__(self, router: Router, state: ConvState, resident: ResidentPort, now: datetime):
+        self.router = router
+        self.state = state
+        self.resident = resident
+        self.now = now
+        self.pieces: list[Piece] = []
+        self.pending: list[Say] = []
+
+    # -- context helpers -------------------------------------------------
+    @property
+    def lexicon(self):
+        return self.router.lexicons.get(self.resident.info.language)
+
+    def ctx(self) -> FlowContext:
+        return FlowContext(self.resident.info, self.resident.kampung, self.state.data.setdefault("vars", {}), self.now)
+
+    def flow(self) -> Flow:
+        return self.router.flows[self.state.flow]
+
+    # -- the turn ----------------------------------------------------------
+    def run(self, msg: IncomingMessage) -> list[Piece]:
+        info = self.resident.info
+        text = clean(msg.text)
+        norm = normalize(text)
+        images = tuple(m for m in msg.media if m.kind == "image")
+        unreadable = [m for m in msg.media if m.kind != "image"]
+
+        if unreadable and not norm and not msg.location and not msg.choice_id:
+            self.pending.append(Say("media.unsupported", {"kind": Say(f"media.kind.{unreadable[0].kind}")}))
+            return self._reprompt_or_start(msg)
+
+        word = None if msg.choice_id else match_word(norm, self.lexicon.words)
+        if word and (info.consented or word in BEFORE_CONSENT):
+            return self._global(word, msg)
+
+        if not info.consented:
+            if self.state.flow != "onboarding":
+                self._start("onboarding", msg)
+                return self.pieces
+        elif self.state.flow is None:
+            self.state.flow, self.state.step, self.state.data = "help", "menu", {}
+        elif self._expired():
+            self.pending.append(Say("common.expired", {"where": Say(f"flow.{self.state.flow}")}))
+            self._switch("help", None)
+            return self.pieces
+
+        prompt = self.flow().prompt(self.state.step, self.ctx())
+        if images and not prompt.accepts_media and not norm:
+            self.pending.append(Say("media.photo_not_needed"))
+            self._show(prompt)
+            return self.pieces
+        answer = self._understand(prompt, msg, text, norm, images)
+        if answer is None:
+            return self.pieces
+        self._apply(self.flow().answer(self.state.step, self.ctx(), answer))
+        return self.pieces
+
+    def _expired(self) -> bool:
+        return (
+            self.state.flow not in ("help", "onboarding")
+            and self.state.updated_at is not None
+            and self.now - self.state.updated_at > self.router.idle_timeout
+        )
+
+    def _reprompt_or_start(self, msg: IncomingMessage) -> list[Piece]:
+        if self.state.flow is None or (not self.resident.info.consented and self.state.flow != "onboarding"):
+            self._start("onboarding" if not self.resident.info.consented else "help", msg)
+        else:
+            self._show(self.flow().prompt(self.state.step, self.ctx()))
+        return self.pieces
+
+    # -- global words ------------------------------------------------------
+    def _global(self, word: str, msg: IncomingMessage) -> list[Piece]:
+        consented = self.resident.info.consented
+        if word in COMMAND_FLOWS:
+            if self._enter(COMMAND_FLOWS[word]):
+                self._apply(self.flow().command(word, self.ctx()))
+            else:
+                self._switch("help", None)
+        elif self.state.flow == "onboarding" and word in ("menu", "cancel"):
+            self.pending.append(Say("onboarding.finish_first"))
+            self._reprompt_or_start(msg)
+        elif not consented:
+            if word == "help":
+                self.pending.append(Say("onboarding.help"))
+            self._reprompt_or_start(msg)
+        elif word == "help":
+            self.pending.append(Say("common.help"))
+            self._reprompt_or_start(msg)
+        elif word == "back" and self.state.data.get("back"):
+            self.state.step = self.state.data["back"].pop()
+            self._show(self.flow().prompt(self.state.step, self.ctx()))
+        elif word == "back":
+            self.pending.append(Say("common.no_back"))
+            self._reprompt_or_start(msg)
+        else:  # menu, cancel
+            if word == "cancel" and self.state.flow not in (None, "help"):
+                self.pending.append(Say("common.cancelled"))
+            self._switch("help", None)
+        return self.pieces
+
+    # -- understanding an answer --------------------------------------------
+    def _understand(self, prompt: Prompt, msg, text: str, norm: str, images) -> Answer | None:
+        answer = Answer(text=text, media=images, location=msg.location)
+        shown = self.state.data.get("options") or [o.id for o in prompt.options]
+        options = [o for o in prompt.options if o.id in shown] or list(prompt.options)
+        options.sort(key=lambda o: shown.index(o.id) if o.id in shown else len(shown))
+        if msg.choice_id:
+            if msg.choice_id not in {o.id for o in options}:
+                self.pending.append(Say("common.stale_choice"))
+                self._show(prompt)
+                return None
+            answer.choice_id, answer.choice_ids = msg.choice_id, (msg.choice_id,)
+            return answer
+        if options and norm:
+            match = match_choice(text, self.lexicon.candidates(options), multi=prompt.multi)
+            if match.ids:
+                answer.choice_ids = match.ids
+                answer.choice_id = match.id
+                return answer
+            if match.tied and not prompt.free_text:
+                self.pending.append(Say("common.did_you_mean"))
+                self._show(prompt, only=match.tied)
+                return None
+        if prompt.intents and norm:
+            ranked = [(f, s) for f, s in score_intents(norm, self.lexicon.intents) if f in self.router.flows]
+            if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
+                answer.intent = ranked[0][0]
+            elif ranked:
+                answer.candidates = tuple(f for f, _ in ranked[:4])
+            return answer
+        if prompt.free_text and (text or images or msg.location):
+            return answer
+        if prompt.accepts_media and (images or msg.location):
+            return answer
+        self.pending.append(Say("common.not_understood"))
+        self._show(prompt)
+        return None
+
+    # -- applying outcomes ---------------------------------------------------
+    def _apply(self, outcome: Outcome) -> None:
+        for effect in outcome.effects:
+            self.resident.apply(effect)
+        self.pending.extend(outcome.say)
+        if outcome.end:
+            self.state.flow, self.state.step, self.state.data = None, None, {}
+            self._flush()
+        elif outcome.switch:
+            self._switch(outcome.switch, outcome.switch_step)
+        elif outcome.goto:
+            if outcome.goto != self.state.step:
+                self.state.data.setdefault("back", []).append(self.state.step)
+            self.state.step = outcome.goto
+            self._show(self.flow().prompt(self.state.step, self.ctx()))
+        else:
+            self._show(self.flow().prompt(self.state.step, self.ctx()))
+
+    def _enter(self, flow_id: str, step: str | None = None) -> bool:
+        """Move to a flow (no prompt yet); refused, to the main menu, when roles forbid it."""
+        allowed = may_enter(flow_id, self.resident.info.roles)
+        if not allowed:
+            self.pending.append(Say("common.not_allowed"))
+            flow_id, step = "help", None
+        self.state.flow, self.state.step, self.state.data = flow_id, step or self.router.flows[flow_id].first_step, {}
+        return allowed
+
+    def _switch(self, flow_id: str, step: str | None) -> None:
+        self._enter(flow_id, step)
+        if step is None:
+            self.pending.extend(self.flow().intro(self.ctx()))
+        self._show(self.flow().prompt(self.state.step, self.ctx()))
+
+    def _start(self, flow_id: str, msg: IncomingMessage) -> None:
+        self._enter(flow_id)
+        if msg.profile_name:
+            self.ctx().data["profile_name"] = clean(msg.profile_name, limit=60)
+        self.pending.extend(self.flow().intro(self.ctx()))
+        self._show(self.flow().prompt(self.state.step, self.ctx()))
+
+    def _show(self, prompt: Prompt, only: tuple[str, ...] = ()) -> None:
+        options = tuple(o for o in prompt.options if not only or o.id in only)
+        self.state.data["options"] = [o.id for o in options]
+        self._flush()
+        self.pieces.append(Piece(prompt.key, prompt.params, options, self.state.flow, self.state.step))
+
+    def _flush(self) -> None:
+        for say in self.pending:
+            self.pieces.append(Piece(say.key, say.params, (), self.state.flow, self.state.step))
+        self.pending = []

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from bot.app import build_app
+from bot.clock import ManualClock
+from bot.settings import load_settings
+from tests.transcript import Kampung
+
+START = datetime(2026, 11, 22, 3, 0, tzinfo=timezone.utc)  # 10:00 WIB
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return load_settings(env_file=None, environ={"DATABASE_URL": f"sqlite:///{tmp_path}/kampung.db"})
+
+
+@pytest.fixture
+def clock():
+    return ManualClock(START)
+
+
+@pytest.fixture
+def app(settings, clock):
+    app = build_app(settings, clock=clock)
+    yield app
+    app.engine.dispose()
+
+
+@pytest.fixture
+def kampung(app):
+    return Kampung(app)

@@ -1,0 +1,74 @@
+"""Serve an ASGI app with uvicorn in a background thread, for fake upstream APIs.
+
+Real HTTP clients (twilio, python-telegram-bot) talk to these fakes over a real
+socket, so the tests exercise their actual request building and error handling.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import uvicorn
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerThread:
+    """Run ``app`` on 127.0.0.1 on a free port; usable as a context manager.
+
+    ``base_url`` is ``http://127.0.0.1:PORT`` (no trailing slash) once started.
+    """
+
+    def __init__(self, app, host: str = "127.0.0.1", port: int | None = None, startup_timeout: float = 10.0):
+        self.app = app
+        self.host = host
+        self.port = port
+        self.startup_timeout = startup_timeout
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("server not started")
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> ServerThread:
+        if self._thread is not None:
+            return self
+        if self.port is None:
+            self.port = _free_port()
+        config = uvicorn.Config(self.app, host=self.host, port=self.port, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        # The server runs in a non-main thread, so it must not touch signal handlers.
+        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._thread = threading.Thread(target=self._server.run, name=f"fake-server-{self.port}", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + self.startup_timeout
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"fake server on port {self.port} failed to start")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"fake server on port {self.port} did not start in time")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()

@@ -1,0 +1,438 @@
+"""TelegramChannel with the real python-telegram-bot against a fake Bot API server."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from telegram import Update
+from telegram.error import BadRequest, InvalidToken
+
+from bot.channels.telegram_channel import TelegramChannel, update_to_incoming
+from bot.messages import Choice, IncomingMessage, Location, Media, OutgoingMessage
+from bot.settings import Settings
+from tests.fakes.telegram_api import FakeTelegramAPI
+
+SECRET = "webhook-secret-123"
+COMMANDS = [("start", "Mulai"), ("menu", "Menu utama"), ("bantuan", "Bantuan")]
+
+
+class Inbox:
+    """enqueue stub that dedups by external_id, like the real inbox table."""
+
+    def __init__(self) -> None:
+        self.messages: list[IncomingMessage] = []
+        self.seen: set[str] = set()
+        self.results: list[bool] = []
+
+    async def __call__(self, msg: IncomingMessage) -> bool:
+        fresh = msg.external_id not in self.seen
+        self.seen.add(msg.external_id)
+        if fresh:
+            self.messages.append(msg)
+        self.results.append(fresh)
+        return fresh
+
+
+USER = {"id": 555, "is_bot": False, "first_name": "Siti", "last_name": "Rahayu", "language_code": "id"}
+CHAT = {"id": 555, "type": "private", "first_name": "Siti", "last_name": "Rahayu"}
+
+
+def message_update(update_id: int = 1, **content) -> dict:
+    return {
+        "update_id": update_id,
+        "message": {"message_id": 10 + update_id, "date": 1_700_000_000, "chat": CHAT, "from": USER, **content},
+    }
+
+
+def callback_update(update_id: int = 2, data: str = "report_trash") -> dict:
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"cbq-{update_id}",
+            "from": USER,
+            "chat_instance": "ci-1",
+            "data": data,
+            "message": {
+                "message_id": 77,
+                "date": 1_700_000_000,
+                "chat": CHAT,
+                "from": {"id": 123456, "is_bot": True, "first_name": "Kampung Bot"},
+                "text": "Pilih:",
+            },
+        },
+    }
+
+
+def convert(data: dict) -> IncomingMessage | None:
+    return update_to_incoming(Update.de_json(data, None))
+
+
+@pytest.fixture
+def api():
+    server = FakeTelegramAPI().start()
+    yield server
+    server.stop()
+
+
+def make_settings(api: FakeTelegramAPI, **overrides) -> Settings:
+    values = {
+        "telegram_bot_token": api.token,
+        "telegram_webhook_secret": SECRET,
+        "telegram_api_base_url": api.base_url,
+        "public_base_url": "https://kampung.example.org",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def inbox():
+    return Inbox()
+
+
+@pytest.fixture
+async def channel(api, inbox):
+    ch = TelegramChannel(make_settings(api), inbox, COMMANDS)
+    await ch.start()
+    yield ch
+    await ch.stop()
+
+
+@pytest.fixture
+async def client(channel):
+    app = Starlette(routes=channel.routes())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        yield c
+
+
+def post_update(client: httpx.AsyncClient, data, secret: str | None = SECRET):
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    body = data if isinstance(data, (bytes, str)) else json.dumps(data)
+    return client.post("/webhooks/telegram", content=body, headers=headers)
+
+
+# -- start/stop -------------------------------------------------------------------
+
+
+async def test_start_webhook_mode_sets_commands_and_webhook(api, channel):
+    assert api.calls("setMyCommands") == [
+        {
+            "commands": [
+                {"command": "start", "description": "Mulai"},
+                {"command": "menu", "description": "Menu utama"},
+                {"command": "bantuan", "description": "Bantuan"},
+            ]
+        }
+    ]
+    [hook] = api.calls("setWebhook")
+    assert hook["url"] == "https://kampung.example.org/webhooks/telegram"
+    assert hook["secret_token"] == SECRET
+    assert set(hook["allowed_updates"]) == {"message", "callback_query"}
+    assert "getUpdates" not in api.methods()
+    assert "getMe" in api.methods()  # initialize() talked to the fake, not api.telegram.org
+
+
+async def test_public_base_url_trailing_slash_is_not_doubled(api, inbox):
+    ch = TelegramChannel(make_settings(api, public_base_url="https://kampung.example.org/"), inbox, [])
+    await ch.start()
+    await ch.stop()
+    assert api.calls("setWebhook")[0]["url"] == "https://kampung.example.org/webhooks/telegram"
+    assert api.calls("setMyCommands") == []
+
+
+async def test_polling_mode_receives_pushed_update_and_stops(api, inbox):
+    api.webhook = {"url": "https://stale.example/hook"}  # left over from an earlier deployment
+    ch = TelegramChannel(make_settings(api, public_base_url="", telegram_webhook_secret=""), inbox, COMMANDS)
+    await ch.start()
+    try:
+        assert api.calls("deleteWebhook")
+        assert api.calls("setWebhook") == []
+        assert api.calls("setMyCommands")
+        api.push_update(message_update(41, text="/menu"))
+        api.push_update(callback_update(42, data="lang_id"))
+        for _ in range(200):
+            if len(inbox.messages) >= 2:
+                break
+            await asyncio.sleep(0.025)
+        await api.wait_for_call("answerCallbackQuery")
+    finally:
+        await asyncio.wait_for(ch.stop(), timeout=10)
+
+    assert [m.external_id for m in inbox.messages] == ["telegram:41", "telegram:42"]
+    assert inbox.messages[0].text == "/menu"
+    assert inbox.messages[0].address == "555"
+    assert inbox.messages[1].choice_id == "lang_id"
+    assert api.calls("answerCallbackQuery")[0]["callback_query_id"] == "cbq-42"
+    # stop() confirmed the fetched updates, so a restart won't get them again.
+    assert api.pending_updates() == []
+
+
+async def test_stop_without_start_is_harmless(api, inbox):
+    ch = TelegramChannel(make_settings(api), inbox, COMMANDS)
+    await ch.stop()
+
+
+# -- webhook route ------------------------------------------------------------------
+
+
+async def test_webhook_with_right_secret_enqueues(client, inbox):
+    resp = await post_update(client, message_update(7, text="halo"))
+    assert resp.status_code == 200
+    [msg] = inbox.messages
+    assert msg == IncomingMessage(
+        channel="telegram",
+        address="555",
+        text="halo",
+        profile_name="Siti Rahayu",
+        external_id="telegram:7",
+    )
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong-secret", SECRET + "x"])
+async def test_webhook_with_missing_or_wrong_secret_is_forbidden(client, inbox, secret):
+    resp = await post_update(client, message_update(7, text="halo"), secret=secret)
+    assert resp.status_code == 403
+    assert inbox.messages == []
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"", b"\xff\xfe", b"[1, 2]", b'{"foo": 1}', b'{"update_id": "x"}'])
+async def test_webhook_with_malformed_body_is_bad_request(client, inbox, body):
+    resp = await post_update(client, body)
+    assert resp.status_code == 400
+    assert inbox.messages == []
+
+
+async def test_webhook_duplicate_update_is_acknowledged_but_not_enqueued_twice(client, inbox):
+    first = await post_update(client, message_update(9, text="lapor"))
+    second = await post_update(client, message_update(9, text="lapor"))
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert inbox.results == [True, False]
+    assert len(inbox.messages) == 1
+
+
+async def test_webhook_callback_query_sets_choice_and_answers_it(client, inbox, api):
+    resp = await post_update(client, callback_update(12, data="report_trash"))
+    assert resp.status_code == 200
+    [msg] = inbox.messages
+    assert msg.choice_id == "report_trash"
+    assert msg.text == ""
+    assert msg.address == "555"
+    assert msg.external_id == "telegram:12"
+    [answer] = await api.wait_for_call("answerCallbackQuery")
+    assert answer["callback_query_id"] == "cbq-12"
+
+
+async def test_webhook_ignored_update_is_still_ok(client, inbox):
+    edited = {
+        "update_id": 20,
+        "edited_message": {
+            "message_id": 5,
+            "date": 1_700_000_000,
+            "edit_date": 1_700_000_100,
+            "chat": CHAT,
+            "from": USER,
+            "text": "diedit",
+        },
+    }
+    resp = await post_update(client, edited)
+    assert resp.status_code == 200
+    assert inbox.messages == []
+
+
+async def test_webhook_answer_failure_does_not_break_route(client, inbox, api):
+    api.fail_next("answerCallbackQuery", 400, "Bad Request: query is too old")
+    resp = await post_update(client, callback_update(13))
+    assert resp.status_code == 200
+    assert inbox.messages[0].choice_id == "report_trash"
+
+
+# -- conversion ---------------------------------------------------------------------
+
+
+def test_convert_text_and_command_with_bot_mention():
+    assert convert(message_update(1, text="/start@KampungBot")).text == "/start"
+    assert convert(message_update(2, text="/menu@KampungBot lapor")).text == "/menu lapor"
+    assert convert(message_update(3, text="email saya a@b.c")).text == "email saya a@b.c"
+
+
+def test_convert_photo_uses_largest_size_and_caption():
+    msg = convert(
+        message_update(
+            3,
+            caption="sampah menumpuk",
+            photo=[
+                {"file_id": "small", "file_unique_id": "s", "width": 90, "height": 60, "file_size": 900},
+                {"file_id": "large", "file_unique_id": "l", "width": 1280, "height": 853, "file_size": 90000},
+                {"file_id": "medium", "file_unique_id": "m", "width": 320, "height": 213, "file_size": 9000},
+            ],
+        )
+    )
+    assert msg.text == "sampah menumpuk"
+    assert msg.media == [Media("telegram-file:large", "image/jpeg")]
+    assert msg.media[0].kind == "image"
+
+
+def test_convert_sticker():
+    msg = convert(
+        message_update(
+            4,
+            sticker={
+                "file_id": "stk1",
+                "file_unique_id": "u1",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+                "type": "regular",
+            },
+        )
+    )
+    assert msg.media == [Media("telegram-file:stk1", "sticker")]
+    assert msg.media[0].kind == "sticker"
+    assert msg.text == ""
+
+
+def test_convert_voice_with_and_without_mime_type():
+    msg = convert(message_update(5, voice={"file_id": "v1", "file_unique_id": "u", "duration": 3, "mime_type": "audio/ogg"}))
+    assert msg.media == [Media("telegram-file:v1", "audio/ogg")]
+    msg = convert(message_update(6, voice={"file_id": "v2", "file_unique_id": "u", "duration": 3}))
+    assert msg.media == [Media("telegram-file:v2", "audio/ogg")]
+    assert msg.media[0].kind == "audio"
+
+
+def test_convert_document_audio_video():
+    doc = convert(
+        message_update(
+            7,
+            document={"file_id": "d1", "file_unique_id": "u", "file_name": "ktp.pdf", "mime_type": "application/pdf"},
+        )
+    )
+    assert doc.media == [Media("telegram-file:d1", "application/pdf")]
+    audio = convert(message_update(8, audio={"file_id": "a1", "file_unique_id": "u", "duration": 9, "mime_type": "audio/mpeg"}))
+    assert audio.media == [Media("telegram-file:a1", "audio/mpeg")]
+    video = convert(
+        message_update(
+            9, video={"file_id": "vd1", "file_unique_id": "u", "width": 1, "height": 1, "duration": 2, "mime_type": "video/mp4"}
+        )
+    )
+    assert video.media == [Media("telegram-file:vd1", "video/mp4")]
+
+
+def test_convert_location():
+    msg = convert(message_update(10, location={"latitude": -6.2088, "longitude": 106.8456}))
+    assert msg.location == Location(lat=-6.2088, lon=106.8456)
+    assert msg.text == ""
+    assert msg.media == []
+
+
+def test_convert_callback_query():
+    msg = convert(callback_update(11, data="yes"))
+    assert msg.choice_id == "yes"
+    assert msg.text == ""
+    assert msg.profile_name == "Siti Rahayu"
+    assert msg.external_id == "telegram:11"
+
+
+def test_convert_group_chat_uses_chat_id_as_address():
+    data = message_update(12, text="halo")
+    data["message"]["chat"] = {"id": -100123, "type": "supergroup", "title": "RT 05"}
+    assert convert(data).address == "-100123"
+
+
+def test_convert_ignores_updates_without_content():
+    assert convert({"update_id": 1, "edited_message": message_update(1, text="x")["message"] | {"edit_date": 1}}) is None
+    assert (
+        convert(
+            {
+                "update_id": 2,
+                "my_chat_member": {
+                    "chat": CHAT,
+                    "from": USER,
+                    "date": 1_700_000_000,
+                    "old_chat_member": {"status": "member", "user": {"id": 123456, "is_bot": True, "first_name": "K"}},
+                    "new_chat_member": {
+                        "status": "kicked",
+                        "user": {"id": 123456, "is_bot": True, "first_name": "K"},
+                        "until_date": 0,
+                    },
+                },
+            }
+        )
+        is None
+    )
+    assert convert(message_update(3, new_chat_members=[USER])) is None
+
+
+# -- sending ------------------------------------------------------------------------
+
+
+async def test_send_text_returns_message_id(api, channel):
+    mid = await channel.send(OutgoingMessage(channel="telegram", address="555", text="Halo!"))
+    [call] = api.calls("sendMessage")
+    assert call["chat_id"] == 555
+    assert call["text"] == "Halo!"
+    assert "reply_markup" not in call
+    assert mid.isdigit()
+
+
+async def test_send_with_choices_uses_inline_keyboard(api, channel):
+    out = OutgoingMessage(
+        channel="telegram",
+        address="555",
+        text="Mau lapor apa?",
+        choices=[Choice("trash", "Sampah"), Choice("flood", "Banjir"), Choice("other", "Lainnya")],
+    )
+    await channel.send(out)
+    [call] = api.calls("sendMessage")
+    assert call["reply_markup"] == {
+        "inline_keyboard": [
+            [{"text": "Sampah", "callback_data": "trash"}],
+            [{"text": "Banjir", "callback_data": "flood"}],
+            [{"text": "Lainnya", "callback_data": "other"}],
+        ]
+    }
+
+
+async def test_send_with_media_url_uses_send_photo(api, channel):
+    out = OutgoingMessage(
+        channel="telegram",
+        address="555",
+        text="Jadwal ronda",
+        media_url="https://kampung.example.org/media/jadwal.png",
+        choices=[Choice("ok", "Oke")],
+    )
+    mid = await channel.send(out)
+    assert api.calls("sendMessage") == []
+    [call] = api.calls("sendPhoto")
+    assert call["photo"] == "https://kampung.example.org/media/jadwal.png"
+    assert call["caption"] == "Jadwal ronda"
+    assert call["reply_markup"]["inline_keyboard"] == [[{"text": "Oke", "callback_data": "ok"}]]
+    assert mid.isdigit()
+
+
+async def test_send_document_uploads_file(api, channel, tmp_path):
+    path = tmp_path / "laporan.csv"
+    path.write_bytes(b"tanggal,jumlah\n2024-01-01,3\n")
+    await channel.send(OutgoingMessage(channel="telegram", address="555", text="Laporan", document_path=str(path)))
+    [call] = api.calls("sendDocument")
+    assert call["document"].filename == "laporan.csv"
+    assert call["document"].content == b"tanggal,jumlah\n2024-01-01,3\n"
+    assert call["caption"] == "Laporan"
+
+
+async def test_send_failure_raises(api, channel):
+    api.fail_next("sendMessage", 400, "Bad Request: chat not found")
+    with pytest.raises(BadRequest):
+        await channel.send(OutgoingMessage(channel="telegram", address="999", text="x"))
+
+
+async def test_wrong_token_is_rejected_by_fake(api, inbox):
+    ch = TelegramChannel(make_settings(api, telegram_bot_token="999:wrong"), inbox, COMMANDS)
+    with pytest.raises(InvalidToken):
+        await ch.start()
+    assert api.methods() == []  # rejected before being recorded
