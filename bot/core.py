@@ -7,23 +7,48 @@ stored or none of it, so a crash never loses an answer nor sends one twice.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.i18n import Catalog
 from bot.messages import Choice, IncomingMessage, OutgoingMessage, join_sender
-from bot.residents import ResidentPort, erase_resident, find_or_create, load_kampung
-from db.models import Conversation, Inbox, Outbox
-from flows.base import Say
+from bot.residents import ResidentPort, create_identity, erase_resident, load_info, load_kampung
+from db.models import Conversation, Identity, Inbox, Outbox
+from flows.base import KampungInfo, Say
 from handlers.lexicon import Lexicons
 from handlers.router import ConvState, Piece, Router
 
 log = logging.getLogger(__name__)
 _RETRIES = 3
+KAMPUNG_TTL_SECONDS = 30.0
+_OUTBOX_COLUMNS = ("resident_id", "channel", "address", "payload", "status", "attempts", "not_before", "created_at")
+
+
+# Statements for the per-message path, built once.
+_TOUCH_IDENTITY = update(Identity).where(Identity.id == bindparam("iid")).values(last_seen_at=bindparam("now"))
+_CONVERSATION = select(
+    Conversation.flow, Conversation.step, Conversation.data, Conversation.updated_at, Conversation.version
+).where(Conversation.resident_id == bindparam("rid"))
+_INSERT_CONVERSATION = insert(Conversation).values(
+    resident_id=bindparam("rid"), version=1, flow=bindparam("flow"), step=bindparam("step"),
+    data=bindparam("data"), updated_at=bindparam("updated_at"),
+)
+_UPDATE_CONVERSATION = (
+    update(Conversation)
+    .where(Conversation.resident_id == bindparam("rid"), Conversation.version == bindparam("version"))
+    .values(version=Conversation.version + 1, flow=bindparam("flow"), step=bindparam("step"),
+            data=bindparam("data"), updated_at=bindparam("updated_at"))
+)
+_INSERT_OUTBOX = insert(Outbox)
+
+
+def _columns(row: Outbox) -> dict:
+    return {name: getattr(row, name) for name in _OUTBOX_COLUMNS}
 
 
 class Core:
@@ -34,6 +59,7 @@ class Core:
         self.lexicons: Lexicons = router.lexicons
         self.clock = clock
         self.default_language = default_language
+        self._kampung_cache: tuple[KampungInfo | None, float] = (None, 0.0)
 
     # -- entry points --------------------------------------------------------
     def receive(self, msg: IncomingMessage) -> list[Outbox]:
@@ -93,27 +119,45 @@ class Core:
 
     def _process(self, session: Session, msg: IncomingMessage) -> list[Outbox]:
         now = self.clock.now()
-        resident, identity = find_or_create(session, msg.channel, msg.address, now, self.default_language)
-        identity.last_seen_at = now
-        conv = session.get(Conversation, resident.id)
-        if conv is None:
-            conv = Conversation(resident_id=resident.id, data={}, updated_at=now)
-            session.add(conv)
-        state = ConvState(conv.flow, conv.step, dict(conv.data or {}), conv.updated_at)
-        port = ResidentPort(session, resident, load_kampung(session), now)
+        found = load_info(session, msg.channel, msg.address)
+        if found is None:
+            create_identity(session, msg.channel, msg.address, now, self.default_language)
+            found = load_info(session, msg.channel, msg.address)
+        else:
+            session.connection().execute(_TOUCH_IDENTITY, {"iid": found[1], "now": now})
+        info = found[0]
+        resident_id = info.id
+        conv = session.connection().execute(_CONVERSATION, {"rid": resident_id}).first()
+        state = ConvState(conv.flow, conv.step, dict(conv.data or {}), conv.updated_at) if conv else ConvState()
+        port = ResidentPort(session, info, self._kampung(session), now)
         pieces = self.router.handle(state, port, msg, now)
         if port.erased:
-            erase_resident(session, resident, conv)
+            erase_resident(session, resident_id)
             resident_id = None
         else:
-            conv.flow, conv.step, conv.data, conv.updated_at = state.flow, state.step, state.data, now
-            resident_id = resident.id
-        rows = [
-            self._outbox_row(resident_id, msg.channel, msg.address, port.info.language, piece, now) for piece in pieces
-        ]
-        session.add_all(rows)
-        session.flush()
+            self._save_state(session, resident_id, conv, state, now)
+        rows = [self._outbox_row(resident_id, msg.channel, msg.address, port.info.language, p, now) for p in pieces]
+        if rows:
+            session.connection().execute(_INSERT_OUTBOX, [_columns(row) for row in rows])
         return rows
+
+    @staticmethod
+    def _save_state(session: Session, resident_id: int, conv, state: ConvState, now: datetime) -> None:
+        values = {"flow": state.flow, "step": state.step, "data": state.data, "updated_at": now, "rid": resident_id}
+        if conv is None:
+            session.connection().execute(_INSERT_CONVERSATION, values)
+            return
+        changed = session.connection().execute(_UPDATE_CONVERSATION, {**values, "version": conv.version}).rowcount
+        if not changed:
+            raise StaleDataError("conversation was changed by another worker")
+
+    def _kampung(self, session: Session) -> KampungInfo:
+        """The kampung's shape changes rarely (`kampung init`); re-read it every 30 s."""
+        info, expires = self._kampung_cache
+        if info is None or time.monotonic() > expires:
+            info = load_kampung(session)
+            self._kampung_cache = (info, time.monotonic() + KAMPUNG_TTL_SECONDS)
+        return info
 
     def _outbox_row(self, resident_id, channel: str, address: str, lang: str, piece: Piece, now: datetime) -> Outbox:
         out = self.render(channel, address, lang, piece)

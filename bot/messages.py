@@ -91,7 +91,12 @@ class OutgoingMessage:
     step: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Hand-written: dataclasses.asdict deep-copies and is slow on the per-message path.
+        return {
+            "channel": self.channel, "address": self.address, "text": self.text,
+            "choices": [{"id": c.id, "label": c.label} for c in self.choices],
+            "media_url": self.media_url, "document_path": self.document_path, "flow": self.flow, "step": self.step,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OutgoingMessage:

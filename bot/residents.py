@@ -1,17 +1,39 @@
 """Residents as the conversation sees them: identity lookup, the `ResidentPort`
-that applies flow effects to the database, and the kampung's shape."""
+that applies flow effects to the database, and the kampung's shape.
+
+Reading a resident happens on every message, so it uses two lean Core queries;
+the ORM is used only when something changes (a new resident, an effect).
+"""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import bindparam, delete, insert, literal, select, union_all, update
+from sqlalchemy.orm import Session
 
 from bot.messages import join_sender
-from db.models import Conversation, Identity, Inbox, Kampung, Membership, Outbox, Paguyuban, Resident, Rt
+from db.models import Conversation, Identity, Inbox, Kampung, Membership, Outbox, Paguyuban, Resident, RoleGrant, Rt
 from flows.base import EraseMe, KampungInfo, RecordConsent, ResidentInfo, SetOptOut, UpdateProfile
 
 PHONE_CHANNELS = ("whatsapp", "sms")
+
+# Statements built once: constructing them per message cost more than running them.
+_RESIDENT = (
+    select(Identity.id.label("identity_id"), Resident.id, Resident.name, Resident.phone, Resident.language,
+           Resident.consent_at, Resident.opted_out, Rt.number.label("rt"))
+    .join(Resident, Resident.id == Identity.resident_id)
+    .outerjoin(Rt, Rt.id == Resident.rt_id)
+)
+_RESIDENT_BY_ADDRESS = _RESIDENT.where(Identity.channel == bindparam("channel"), Identity.address == bindparam("address"))
+# Paguyuban, roles and channels of a resident in one round trip.
+_DETAILS = union_all(
+    select(literal("p"), Paguyuban.name, literal(None))
+    .join(Membership, Membership.paguyuban_id == Paguyuban.id).where(Membership.resident_id == bindparam("rid")),
+    select(literal("r"), RoleGrant.role, Rt.number)
+    .outerjoin(Rt, Rt.id == RoleGrant.rt_id).where(RoleGrant.resident_id == bindparam("rid")),
+    select(literal("c"), Identity.channel, literal(None)).where(Identity.resident_id == bindparam("rid")),
+)
 
 
 def load_kampung(session: Session) -> KampungInfo:
@@ -23,97 +45,105 @@ def load_kampung(session: Session) -> KampungInfo:
     return KampungInfo(kampung.name, kampung.kelurahan, kampung.rw, rts, paguyuban)
 
 
-def find_or_create(session: Session, channel: str, address: str, now: datetime, language: str) -> tuple[Resident, Identity]:
-    """The resident behind a channel address. WhatsApp, SMS (and a console session
-    started with a phone number) share the phone number, so a resident imported from
-    CSV is recognised on any of them."""
-    identity = session.scalars(
-        select(Identity).where(Identity.channel == channel, Identity.address == address)
-        .options(selectinload(Identity.resident).selectinload(Resident.memberships),
-                 selectinload(Identity.resident).selectinload(Resident.roles),
-                 selectinload(Identity.resident).selectinload(Resident.identities))
-    ).first()
-    if identity is not None:
-        return identity.resident, identity
+def load_info(session: Session, channel: str, address: str) -> tuple[ResidentInfo, int] | None:
+    """The resident behind a channel address and the identity's id, or None if unknown."""
+    row = session.connection().execute(_RESIDENT_BY_ADDRESS, {"channel": channel, "address": address}).first()
+    if row is None:
+        return None
+    return _info(session, row), row.identity_id
+
+
+def _info(session: Session, row) -> ResidentInfo:
+    groups, roles, channels = [], [], set()
+    for kind, value, rt in session.connection().execute(_DETAILS, {"rid": row.id}):
+        if kind == "p":
+            groups.append(value)
+        elif kind == "r":
+            roles.append((value, rt))
+        else:
+            channels.add(value)
+    return ResidentInfo(
+        id=row.id, name=row.name, rt=row.rt, language=row.language, paguyuban=tuple(sorted(groups)),
+        roles=tuple(roles), consented=row.consent_at is not None, opted_out=row.opted_out,
+        phone=row.phone, channels=tuple(sorted(channels)),
+    )
+
+
+def create_identity(session: Session, channel: str, address: str, now: datetime, language: str) -> int:
+    """Record a new channel address, reusing the resident with the same phone number:
+    WhatsApp, SMS (and a console session started with a phone number) share it, so a
+    resident imported from CSV is recognised on any of them. Returns the resident id."""
     phone = address if channel in PHONE_CHANNELS or (channel == "console" and address.startswith("+")) else None
     resident = session.scalars(select(Resident).where(Resident.phone == phone)).first() if phone else None
     if resident is None:
         resident = Resident(phone=phone, language=language, created_at=now, opted_out=False)
         session.add(resident)
-    identity = Identity(channel=channel, address=address)
-    resident.identities.append(identity)
+        session.flush()
+    session.add(Identity(resident_id=resident.id, channel=channel, address=address, last_seen_at=now))
     session.flush()
-    return resident, identity
+    return resident.id
 
 
 class ResidentPort:
     """Applies flow effects to one resident inside the current transaction."""
 
-    def __init__(self, session: Session, resident: Resident, kampung: KampungInfo, now: datetime):
+    def __init__(self, session: Session, info: ResidentInfo, kampung: KampungInfo, now: datetime):
         self.session = session
-        self.resident = resident
+        self.info = info
         self.kampung = kampung
         self.now = now
         self.erased = False
-        self.info = self._info()
-
-    def _info(self) -> ResidentInfo:
-        r = self.resident
-        rt_numbers = {}
-        if any(g.rt_id for g in r.roles):
-            rt_numbers = dict(self.session.execute(select(Rt.id, Rt.number)).all())
-        return ResidentInfo(
-            id=r.id,
-            name=r.name,
-            rt=r.rt.number if r.rt else None,
-            language=r.language,
-            paguyuban=tuple(sorted(m.paguyuban.name for m in r.memberships)),
-            roles=tuple((g.role, rt_numbers.get(g.rt_id)) for g in r.roles),
-            consented=r.consent_at is not None,
-            opted_out=r.opted_out,
-            phone=r.phone,
-            channels=tuple(sorted({i.channel for i in r.identities})),
-        )
 
     def apply(self, effect) -> None:
-        r = self.resident
+        """Write the change with Core statements and update `info` to match, so the
+        rest of the turn sees it without re-reading."""
+        if isinstance(effect, EraseMe):
+            self.erased = True
+            return
+        info, values = self.info, {}
         if isinstance(effect, UpdateProfile):
             if effect.name is not None:
-                r.name = effect.name
+                values["name"] = effect.name
+                info = replace(info, name=effect.name)
             if effect.rt is not None:
-                r.rt = self.session.scalars(select(Rt).where(Rt.number == effect.rt)).one()
+                values["rt_id"] = select(Rt.id).where(Rt.number == effect.rt).scalar_subquery()
+                info = replace(info, rt=effect.rt)
             if effect.language is not None:
-                r.language = effect.language
+                values["language"] = effect.language
+                info = replace(info, language=effect.language)
             if effect.paguyuban is not None:
-                self._set_memberships(effect.paguyuban)
+                info = replace(info, paguyuban=self._set_memberships(effect.paguyuban))
         elif isinstance(effect, RecordConsent):
-            r.consent_at, r.consent_source = self.now, "chat"
+            values.update(consent_at=self.now, consent_source="chat")
+            info = replace(info, consented=True)
         elif isinstance(effect, SetOptOut):
-            r.opted_out = effect.opted_out
-        elif isinstance(effect, EraseMe):
-            self.erased = True
+            values["opted_out"] = effect.opted_out
+            info = replace(info, opted_out=effect.opted_out)
         else:
             raise TypeError(f"unknown effect {effect!r}")
-        self.info = self._info()
+        if values:
+            self.session.execute(update(Resident).where(Resident.id == info.id).values(**values))
+        self.info = info
 
-    def _set_memberships(self, names: tuple[str, ...]) -> None:
-        r = self.resident
-        self.session.execute(delete(Membership).where(Membership.resident_id == r.id))
-        self.session.expire(r, ["memberships"])
-        groups = self.session.scalars(select(Paguyuban).where(Paguyuban.name.in_(names))).all()
-        for group in groups:
-            self.session.add(Membership(resident_id=r.id, paguyuban_id=group.id))
-        self.session.flush()
-        self.session.refresh(r, ["memberships"])
+    def _set_memberships(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        known = tuple(sorted(set(names) & set(self.kampung.paguyuban)))
+        self.session.execute(delete(Membership).where(Membership.resident_id == self.info.id))
+        if known:
+            self.session.execute(insert(Membership).from_select(
+                ["resident_id", "paguyuban_id"],
+                select(literal(self.info.id), Paguyuban.id).where(Paguyuban.name.in_(known)),
+            ))
+        return known
 
 
-
-def erase_resident(session: Session, resident: Resident, conv: Conversation) -> None:
+def erase_resident(session: Session, resident_id: int) -> None:
     """UU PDP erasure: the resident, their identities, memberships, roles and
     conversation, every message to them still stored, and the text of what they sent
     (inbox rows keep only their delivery id, so a late redelivery is still ignored)."""
-    senders = [join_sender(i.channel, i.address) for i in resident.identities]
+    senders = [join_sender(c, a) for c, a in session.execute(
+        select(Identity.channel, Identity.address).where(Identity.resident_id == resident_id))]
     session.execute(update(Inbox).where(Inbox.sender.in_(senders)).values(payload={}, sender="erased"))
-    session.execute(delete(Outbox).where(Outbox.resident_id == resident.id))
-    session.delete(conv)
-    session.delete(resident)
+    session.execute(delete(Outbox).where(Outbox.resident_id == resident_id))
+    for model in (Conversation, Membership, RoleGrant, Identity):
+        session.execute(delete(model).where(model.resident_id == resident_id))
+    session.execute(delete(Resident).where(Resident.id == resident_id))

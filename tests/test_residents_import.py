@@ -36,7 +36,9 @@ phone,name,rt,rw,paguyuban
 
 @pytest.fixture
 def app(tmp_path):
-    return build_app(load_settings(env_file=None, environ={"DATABASE_URL": f"sqlite:///{tmp_path}/k.db"}))
+    app = build_app(load_settings(env_file=None, environ={"DATABASE_URL": f"sqlite:///{tmp_path}/k.db"}))
+    yield app
+    app.engine.dispose()
 
 
 def run_import(app, text: str, consent: bool = False, now: datetime = NOW) -> ImportReport:
@@ -170,6 +172,7 @@ def test_cli_import_end_to_end(tmp_path, monkeypatch, capsys):
     siti = stored["+6281234567001"]
     assert siti.name == "Siti Rahayu" and siti.rt.number == "04" and siti.consent_source == "paper"
     assert groups_of(siti) == {"PKK RW 05"}
+    app.engine.dispose()
 
 
 def test_cli_import_only_bad_rows_fails(tmp_path, monkeypatch):

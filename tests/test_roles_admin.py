@@ -26,7 +26,9 @@ def make_app(url: str):
 
 @pytest.fixture
 def app(tmp_path):
-    return make_app(f"sqlite:///{tmp_path}/k.db")
+    app = make_app(f"sqlite:///{tmp_path}/k.db")
+    yield app
+    app.engine.dispose()
 
 
 def grant(app, phone, role, rt=None) -> str:
@@ -125,3 +127,4 @@ def test_cli_roles_grant_exit_codes(tmp_path, monkeypatch, capsys):
     assert cli.main(base + ["081299998888", "admin"]) == 2
     assert "import them" in capsys.readouterr().out
     assert grants(app) == [("ketua_rt", "04")]
+    app.engine.dispose()

@@ -1,0 +1,233 @@
+"""The whole bot over Telegram: the real python-telegram-bot against a fake Bot API
+server, the web app with its lifespan (webhook mode) or the long-polling loop."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from bot.app import App, build_app
+from bot.services import Services
+from bot.settings import load_settings
+from db.models import Conversation, Identity, Inbox, Outbox
+from tests.fakes.telegram_api import FakeTelegramAPI
+
+PUBLIC = "https://bot.example.org"
+SECRET = "e2e-webhook-secret"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+BUSY_WAIT = 5.0
+
+USER = {"id": 555, "is_bot": False, "first_name": "Siti", "last_name": "Rahayu", "language_code": "id"}
+CHAT = {"id": 555, "type": "private", "first_name": "Siti", "last_name": "Rahayu"}
+
+
+def text_update(update_id: int, text: str) -> dict:
+    return {
+        "update_id": update_id,
+        "message": {"message_id": 100 + update_id, "date": 1_700_000_000, "chat": CHAT, "from": USER, "text": text},
+    }
+
+
+def button_update(update_id: int, data: str) -> dict:
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"cbq-{update_id}",
+            "from": USER,
+            "chat_instance": "ci-1",
+            "data": data,
+            "message": {
+                "message_id": 7,
+                "date": 1_700_000_000,
+                "chat": CHAT,
+                "from": {"id": 123456, "is_bot": True, "first_name": "Kampung Bot"},
+                "text": "Apakah Anda setuju?",
+            },
+        },
+    }
+
+
+def keyboard(call: dict) -> list[tuple[str, str]]:
+    """(label, callback_data) of an inline keyboard, in order."""
+    markup = call.get("reply_markup") or {}
+    return [(b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def wait_calls(api: FakeTelegramAPI, method: str, count: int, timeout: float = BUSY_WAIT) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = api.calls(method)
+        if len(found) >= count:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{method} called {len(found)} times, expected {count}; calls: {api.methods()}")
+        time.sleep(0.02)
+
+
+def make_app(tmp_path, api: FakeTelegramAPI, **env) -> App:
+    environ = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'kampung.db'}",
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        **env,
+    }
+    settings = load_settings(env_file=None, environ=environ)
+    settings.validate()
+    return build_app(settings)
+
+
+def count(app: App, model) -> int:
+    with app.sessions() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def conversation(app: App, chat_id: int) -> tuple[str, str]:
+    with app.sessions() as session:
+        identity = session.scalars(
+            select(Identity).where(Identity.channel == "telegram", Identity.address == str(chat_id))
+        ).one()
+        conv = session.get(Conversation, identity.resident_id)
+        return conv.flow, conv.step
+
+
+@pytest.fixture
+def api():
+    server = FakeTelegramAPI().start()
+    yield server
+    server.stop()
+
+
+# -- webhook mode ---------------------------------------------------------------------
+
+
+class WebhookBot:
+    def __init__(self, app: App, services: Services, client: TestClient, api: FakeTelegramAPI):
+        self.app = app
+        self.services = services
+        self.client = client
+        self.api = api
+
+    def worker_pass(self) -> None:
+        """One full inbox + outbox pass, in the web app's event loop."""
+        self.client.portal.call(self.services.worker.run_once)
+
+    def post(self, update: dict, secret: str | None = SECRET):
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers[SECRET_HEADER] = secret
+        return self.client.post("/webhooks/telegram", content=json.dumps(update), headers=headers)
+
+    def settle(self, timeout: float = BUSY_WAIT) -> None:
+        """Wait until the inbox is processed and every outbox row has been sent."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.app.sessions() as session:
+                unprocessed = session.scalar(
+                    select(func.count()).select_from(Inbox).where(Inbox.processed_at.is_(None))
+                )
+                unsent = session.scalar(select(func.count()).select_from(Outbox).where(Outbox.status != "sent"))
+            if not unprocessed and not unsent:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"still busy: {unprocessed} inbox rows, {unsent} outbox rows not sent")
+            time.sleep(0.02)
+
+    def send(self, update: dict) -> list[dict]:
+        """Deliver one update; returns the sendMessage calls it caused."""
+        before = len(self.api.calls("sendMessage"))
+        assert self.post(update).status_code == 200
+        self.settle()
+        return self.api.calls("sendMessage")[before:]
+
+
+@pytest.fixture
+def webhook_bot(tmp_path, api):
+    app = make_app(tmp_path, api, PUBLIC_BASE_URL=PUBLIC, TELEGRAM_WEBHOOK_SECRET=SECRET)
+    services = Services(app)
+    with TestClient(services.web_app(), base_url="http://internal:8000") as client:  # runs the lifespan
+        yield WebhookBot(app, services, client, api)
+    app.engine.dispose()
+
+
+def test_lifespan_registers_webhook_with_secret_and_commands(webhook_bot, api):
+    [hook] = api.calls("setWebhook")
+    assert hook["url"] == PUBLIC + "/webhooks/telegram"
+    assert hook["secret_token"] == SECRET
+    assert set(hook["allowed_updates"]) == {"message", "callback_query"}
+    [commands] = api.calls("setMyCommands")
+    assert [c["command"] for c in commands["commands"]] == ["start", "menu", "bantuan", "batal"]
+    assert all(c["description"] for c in commands["commands"])
+    assert "getUpdates" not in api.methods()
+
+
+def test_start_then_button_press_advances_onboarding(webhook_bot, api):
+    welcome, consent = webhook_bot.send(text_update(1, "/start"))
+
+    assert welcome["chat_id"] == consent["chat_id"] == 555
+    assert "Kampung Home Industri" in welcome["text"]
+    assert "setuju?" in consent["text"]
+    assert keyboard(consent) == [("Setuju", "agree"), ("Tidak setuju", "decline")]
+    assert conversation(webhook_bot.app, 555) == ("onboarding", "consent")
+
+    thanks, name = webhook_bot.send(button_update(2, "agree"))
+
+    assert thanks["text"].startswith("Terima kasih")
+    assert name["text"].startswith("Siapa nama Anda")
+    assert [data for _, data in keyboard(name)] == ["use_profile"]  # offers the Telegram name
+    assert conversation(webhook_bot.app, 555) == ("onboarding", "name")
+    [answered] = wait_calls(api, "answerCallbackQuery", 1)
+    assert answered["callback_query_id"] == "cbq-2"
+
+    [rt] = webhook_bot.send(button_update(3, "use_profile"))
+    assert "RT berapa" in rt["text"]
+    assert ("RT 04", "04") in keyboard(rt)
+    assert conversation(webhook_bot.app, 555) == ("onboarding", "rt")
+
+
+@pytest.mark.parametrize("secret", ["wrong-secret", None])
+def test_wrong_or_missing_secret_is_forbidden(webhook_bot, api, secret):
+    resp = webhook_bot.post(text_update(1, "/start"), secret=secret)
+    assert resp.status_code == 403
+    webhook_bot.worker_pass()
+    assert count(webhook_bot.app, Inbox) == 0
+    assert api.calls("sendMessage") == []
+
+
+def test_duplicate_update_id_is_processed_once(webhook_bot, api):
+    first = webhook_bot.post(text_update(9, "/start"))
+    second = webhook_bot.post(text_update(9, "/start"))
+    assert (first.status_code, second.status_code) == (200, 200)
+
+    webhook_bot.settle()
+    assert len(wait_calls(api, "sendMessage", 2)) == 2
+    assert count(webhook_bot.app, Inbox) == 1
+    assert count(webhook_bot.app, Outbox) == 2
+
+
+# -- polling mode -------------------------------------------------------------------------
+
+
+async def test_polling_mode_answers_a_pushed_update(tmp_path, api):
+    app = make_app(tmp_path, api)  # no PUBLIC_BASE_URL: long polling
+    services = Services(app)
+    async with services.running():
+        assert api.calls("deleteWebhook")
+        assert api.calls("setWebhook") == []
+        api.push_update(text_update(21, "/start"))
+        welcome, consent = await api.wait_for_call("sendMessage", 2)
+        assert welcome["chat_id"] == 555
+        assert "Kampung Home Industri" in welcome["text"]
+        assert keyboard(consent) == [("Setuju", "agree"), ("Tidak setuju", "decline")]
+
+        api.push_update(button_update(22, "agree"))
+        calls = await api.wait_for_call("sendMessage", 4)
+        assert calls[-1]["text"].startswith("Siapa nama Anda")
+        await api.wait_for_call("answerCallbackQuery")
+    app.engine.dispose()
+
+    assert "getUpdates" in api.methods()
+    assert api.calls("setMyCommands")
+    assert conversation(app, 555) == ("onboarding", "name")
