@@ -3,7 +3,8 @@
 A row is claimed (pending -> sending) in its own transaction before the network call
 and marked sent after it, so two dispatchers never send the same row. A row left in
 `sending` past the lease by a crash is not resent (it may have gone out): it is marked
-`uncertain` and logged for a person to check. Failed sends are retried with back-off.
+`uncertain` and logged for a person to check. Failed sends are retried with back-off,
+and a recipient's later messages wait behind an earlier one so they arrive in order.
 """
 from __future__ import annotations
 
@@ -48,18 +49,22 @@ class Dispatcher:
         now = self.clock.now()
         with self.sessions() as session:
             rows = session.execute(
-                select(Outbox.id, Outbox.channel, Outbox.payload)
-                .where(Outbox.status == "pending", Outbox.not_before <= now, Outbox.channel.in_(self.senders))
+                select(Outbox.id, Outbox.channel, Outbox.address, Outbox.payload, Outbox.not_before)
+                .where(Outbox.status == "pending", Outbox.channel.in_(self.senders))
                 .order_by(Outbox.id).limit(limit)
             ).all()
         sent = 0
-        for row_id, channel, payload in rows:
-            if not self._claim(row_id):
+        held: set[tuple[str, str]] = set()  # recipients whose earlier message is not out yet
+        for row_id, channel, address, payload, not_before in rows:
+            recipient = (channel, address)
+            if recipient in held or not_before > now or not self._claim(row_id):
+                held.add(recipient)
                 continue
             try:
                 provider_id = await self.senders[channel](OutgoingMessage.from_dict(payload))
             except Exception as exc:  # any channel failure: record and retry later
                 self._failed(row_id, exc)
+                held.add(recipient)
             else:
                 self._sent(row_id, provider_id)
                 sent += 1

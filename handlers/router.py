@@ -26,6 +26,8 @@ COMMAND_FLOWS = {
     "erase": "privacy",
     "language": "privacy",
 }
+# Telegram-style commands, matched before any fuzzy matching.
+SLASH_COMMANDS = {"/start": "menu", "/menu": "menu", "/bantuan": "help", "/help": "help", "/batal": "cancel"}
 # Words a resident who has not consented yet may still use.
 BEFORE_CONSENT = {"stop", "start", "help", "menu", "cancel", "back"}
 
@@ -103,7 +105,7 @@ class _Turn:
             self.pending.append(Say("media.unsupported", {"kind": Say(f"media.kind.{unreadable[0].kind}")}))
             return self._reprompt_or_start(msg)
 
-        word = None if msg.choice_id else match_word(norm, self.lexicon.words)
+        word = None if msg.choice_id else self._word(text, norm)
         if word and (info.consented or word in BEFORE_CONSENT):
             return self._global(word, msg)
 
@@ -128,6 +130,11 @@ class _Turn:
             return self.pieces
         self._apply(self.flow().answer(self.state.step, self.ctx(), answer))
         return self.pieces
+
+    def _word(self, text: str, norm: str) -> str | None:
+        if text.startswith("/"):
+            return SLASH_COMMANDS.get(text.split()[0].lower())
+        return match_word(norm, self.lexicon.words)
 
     def _expired(self) -> bool:
         return (
@@ -207,7 +214,7 @@ class _Turn:
             return answer
         if prompt.accepts_media and (images or msg.location):
             return answer
-        self.pending.append(Say("common.not_understood"))
+        self.pending.append(Say("common.need_text" if prompt.free_text else "common.not_understood"))
         self._show(prompt)
         return None
 

@@ -27,11 +27,13 @@ _NUMBER_WORDS = {
 }
 # Negations flip meaning ("tdk setuju"); a phrase only matches text with the same polarity.
 _NEGATIONS = frozenset(
-    "tidak tdk gak ga nggak ngga enggak engga ndak nda tak jangan belum bukan ora mboten dudu no not dont never".split()
+    "tidak tdk gak ga nggak ngga enggak engga ndak nda tak jangan belum bukan ora ra mboten dudu ojo aja durung"
+    " no not dont never".split()
 )
 _NEGATION_PENALTY = 30
 _DIGITS = re.compile(r"\d+")
 _NUMBER_PREFIX = re.compile(r"^(?:no|nomor|nomer|nmr|pilih|pilihan|angka|number)\s+")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _NON_WORD = re.compile(r"[^\w\s]+")
 _SPACES = re.compile(r"\s+")
 
@@ -40,6 +42,7 @@ def clean(text: str, limit: int = 4000) -> str:
     """Text fit to store and echo: NFKC, no control or zero-width characters, trimmed."""
     text = unicodedata.normalize("NFKC", (text or "")[: limit * 2])
     if not text.isprintable():
+        text = _ANSI.sub("", text)
         text = "".join(_printable(ch) for ch in text)
     return _SPACES.sub(" ", text).strip()[:limit]
 

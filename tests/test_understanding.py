@@ -43,7 +43,7 @@ def test_parse_number_words():
 
 
 def test_clean_strips_control_and_zero_width():
-    assert clean("ha\u200blo\x00 \x1b[31mBu\tSri  ") == "halo [31mBu Sri"
+    assert clean("ha\u200blo\x00 \x1b[31mBu\tSri\x1b[0m  ") == "halo Bu Sri"
     assert len(clean("x" * 10_000)) == 4000
 
 

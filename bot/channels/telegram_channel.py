@@ -9,6 +9,7 @@ as soon as the update is safely queued.
 from __future__ import annotations
 
 import hmac
+import html
 import json
 import logging
 import re
@@ -25,6 +26,7 @@ from telegram import (
     InlineKeyboardMarkup,
     Update,
 )
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
@@ -45,6 +47,14 @@ _COMMAND_MENTION = re.compile(r"^(/\w+)@\w+")
 
 Enqueue = Callable[[IncomingMessage], Awaitable[bool]]
 
+
+
+_BOLD = re.compile(r"\*([^*\n]+)\*")
+
+
+def to_html(text: str) -> str:
+    """Catalogue texts use WhatsApp's *bold*; Telegram gets the same as escaped HTML."""
+    return _BOLD.sub(r"<b>\1</b>", html.escape(text, quote=False))
 
 def _strip_command_mention(text: str) -> str:
     return _COMMAND_MENTION.sub(r"\1", text, count=1)
@@ -279,7 +289,8 @@ class TelegramChannel:
             )
         if out.media_url:
             sent = await self.bot.send_photo(
-                chat_id=chat_id, photo=out.media_url, caption=out.text or None, reply_markup=markup
+                chat_id=chat_id, photo=out.media_url, caption=to_html(out.text) or None,
+                reply_markup=markup, parse_mode=ParseMode.HTML,
             )
         elif out.document_path:
             path = Path(out.document_path)
@@ -288,9 +299,12 @@ class TelegramChannel:
                     chat_id=chat_id,
                     document=fh,
                     filename=path.name,
-                    caption=out.text or None,
+                    caption=to_html(out.text) or None,
+                    parse_mode=ParseMode.HTML,
                     reply_markup=markup,
                 )
         else:
-            sent = await self.bot.send_message(chat_id=chat_id, text=out.text, reply_markup=markup)
+            sent = await self.bot.send_message(
+                chat_id=chat_id, text=to_html(out.text), reply_markup=markup, parse_mode=ParseMode.HTML
+            )
         return str(sent.message_id)

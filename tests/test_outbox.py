@@ -1,0 +1,44 @@
+"""The dispatcher: once, in order, retried, never lost."""
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.channels.telegram_channel import to_html
+from bot.outbox import Dispatcher
+from db.models import Outbox
+
+
+async def test_failed_send_holds_later_messages_and_is_retried_in_order(kampung, app, clock):
+    kampung.resident("whatsapp:+6281234567001").says("halo")  # welcome + consent question
+    delivered, failures = [], [RuntimeError("network down")]
+
+    async def flaky(out):
+        if failures:
+            raise failures.pop()
+        delivered.append(out.text)
+        return f"SM{len(delivered)}"
+
+    dispatcher = Dispatcher(app.sessions, {"whatsapp": flaky}, clock)
+    assert await dispatcher.dispatch() == 0
+    assert delivered == []
+    clock.set(clock.now() + timedelta(seconds=6))
+    assert await dispatcher.dispatch() == 2
+    assert "Halo!" in delivered[0] and "setuju?" in delivered[1]
+    assert await dispatcher.dispatch() == 0
+    with app.sessions() as session:
+        assert [(r.status, r.attempts) for r in session.scalars(select(Outbox).order_by(Outbox.id))] == [
+            ("sent", 2), ("sent", 1)]
+
+
+async def test_rows_left_mid_send_by_a_crash_are_not_resent(kampung, app, clock):
+    kampung.resident("whatsapp:+6281234567001").says("halo")
+    dispatcher = Dispatcher(app.sessions, {"whatsapp": None}, clock)
+    assert dispatcher._claim(1)
+    clock.set(clock.now() + timedelta(minutes=6))
+    assert dispatcher.recover() == 1
+    with app.sessions() as session:
+        assert session.get(Outbox, 1).status == "uncertain"
+
+
+def test_whatsapp_bold_becomes_telegram_html():
+    assert to_html("Ini *Kampung Bot* <3 & kamu") == "Ini <b>Kampung Bot</b> &lt;3 &amp; kamu"
