@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot.i18n import Catalog
 from bot.messages import Choice, IncomingMessage, OutgoingMessage, join_sender
 from bot.residents import ResidentPort, create_identity, erase_resident, load_info, load_kampung
-from db.models import Conversation, Identity, Inbox, Outbox
+from db.models import Conversation, Inbox, Outbox
 from flows.base import KampungInfo, Say
 from handlers.lexicon import Lexicons
 from handlers.router import ConvState, Piece, Router
@@ -30,10 +30,6 @@ _OUTBOX_COLUMNS = ("resident_id", "channel", "address", "payload", "status", "at
 
 
 # Statements for the per-message path, built once.
-_TOUCH_IDENTITY = update(Identity).where(Identity.id == bindparam("iid")).values(last_seen_at=bindparam("now"))
-_CONVERSATION = select(
-    Conversation.flow, Conversation.step, Conversation.data, Conversation.updated_at, Conversation.version
-).where(Conversation.resident_id == bindparam("rid"))
 _INSERT_CONVERSATION = insert(Conversation).values(
     resident_id=bindparam("rid"), version=1, flow=bindparam("flow"), step=bindparam("step"),
     data=bindparam("data"), updated_at=bindparam("updated_at"),
@@ -123,12 +119,12 @@ class Core:
         if found is None:
             create_identity(session, msg.channel, msg.address, now, self.default_language)
             found = load_info(session, msg.channel, msg.address)
-        else:
-            session.connection().execute(_TOUCH_IDENTITY, {"iid": found[1], "now": now})
-        info = found[0]
+        info, conv = found
         resident_id = info.id
-        conv = session.connection().execute(_CONVERSATION, {"rid": resident_id}).first()
-        state = ConvState(conv.flow, conv.step, dict(conv.data or {}), conv.updated_at) if conv else ConvState()
+        if conv.version is None:
+            conv, state = None, ConvState()
+        else:
+            state = ConvState(conv.flow, conv.step, dict(conv.data or {}), conv.updated_at)
         port = ResidentPort(session, info, self._kampung(session), now)
         pieces = self.router.handle(state, port, msg, now)
         if port.erased:

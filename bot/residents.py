@@ -19,13 +19,17 @@ from flows.base import EraseMe, KampungInfo, RecordConsent, ResidentInfo, SetOpt
 PHONE_CHANNELS = ("whatsapp", "sms")
 
 # Statements built once: constructing them per message cost more than running them.
-_RESIDENT = (
-    select(Identity.id.label("identity_id"), Resident.id, Resident.name, Resident.phone, Resident.language,
-           Resident.consent_at, Resident.opted_out, Rt.number.label("rt"))
+# The resident behind an address and their conversation, in one round trip.
+_RESIDENT_BY_ADDRESS = (
+    select(Resident.id, Resident.name, Resident.phone, Resident.language, Resident.consent_at, Resident.opted_out,
+           Rt.number.label("rt"), Conversation.flow, Conversation.step, Conversation.data,
+           Conversation.updated_at, Conversation.version)
+    .select_from(Identity)
     .join(Resident, Resident.id == Identity.resident_id)
     .outerjoin(Rt, Rt.id == Resident.rt_id)
+    .outerjoin(Conversation, Conversation.resident_id == Resident.id)
+    .where(Identity.channel == bindparam("channel"), Identity.address == bindparam("address"))
 )
-_RESIDENT_BY_ADDRESS = _RESIDENT.where(Identity.channel == bindparam("channel"), Identity.address == bindparam("address"))
 # Paguyuban, roles and channels of a resident in one round trip.
 _DETAILS = union_all(
     select(literal("p"), Paguyuban.name, literal(None))
@@ -45,12 +49,13 @@ def load_kampung(session: Session) -> KampungInfo:
     return KampungInfo(kampung.name, kampung.kelurahan, kampung.rw, rts, paguyuban)
 
 
-def load_info(session: Session, channel: str, address: str) -> tuple[ResidentInfo, int] | None:
-    """The resident behind a channel address and the identity's id, or None if unknown."""
+def load_info(session: Session, channel: str, address: str):
+    """The resident behind a channel address and the stored conversation row
+    (`version` is None when there is none yet); None if the address is unknown."""
     row = session.connection().execute(_RESIDENT_BY_ADDRESS, {"channel": channel, "address": address}).first()
     if row is None:
         return None
-    return _info(session, row), row.identity_id
+    return _info(session, row), row
 
 
 def _info(session: Session, row) -> ResidentInfo:
@@ -79,7 +84,7 @@ def create_identity(session: Session, channel: str, address: str, now: datetime,
         resident = Resident(phone=phone, language=language, created_at=now, opted_out=False)
         session.add(resident)
         session.flush()
-    session.add(Identity(resident_id=resident.id, channel=channel, address=address, last_seen_at=now))
+    session.add(Identity(resident_id=resident.id, channel=channel, address=address))
     session.flush()
     return resident.id
 

@@ -79,7 +79,6 @@ class Identity(Base):
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(64))
-    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     resident: Mapped[Resident] = relationship(back_populates="identities")
 

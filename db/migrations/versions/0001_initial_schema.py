@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 18:50:16.687447
+Create Date: 2026-11-28 18:57:06.465484
 """
 from alembic import op
 import sqlalchemy as sa
@@ -85,7 +85,6 @@ def upgrade() -> None:
     sa.Column('resident_id', sa.Integer(), nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('address', sa.String(length=64), nullable=False),
-    sa.Column('last_seen_at', db.types.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('channel', 'address')
