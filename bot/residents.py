@@ -39,6 +39,15 @@ _DETAILS = union_all(
     select(literal("c"), Identity.channel, literal(None)).where(Identity.resident_id == bindparam("rid")),
 )
 
+# Statements for effects; SET columns come from the execute parameters.
+_UPDATE_RESIDENT = update(Resident).where(Resident.id == bindparam("rid"))
+_RT_ID = select(Rt.id).where(Rt.number == bindparam("number"))
+_DELETE_MEMBERSHIPS = delete(Membership).where(Membership.resident_id == bindparam("rid"))
+_INSERT_MEMBERSHIPS = insert(Membership).from_select(
+    ["resident_id", "paguyuban_id"],
+    select(bindparam("rid"), Paguyuban.id).where(Paguyuban.name.in_(bindparam("names", expanding=True))),
+)
+
 
 def load_kampung(session: Session) -> KampungInfo:
     kampung = session.scalars(select(Kampung).limit(1)).first()
@@ -111,7 +120,7 @@ class ResidentPort:
                 values["name"] = effect.name
                 info = replace(info, name=effect.name)
             if effect.rt is not None:
-                values["rt_id"] = select(Rt.id).where(Rt.number == effect.rt).scalar_subquery()
+                values["rt_id"] = self.session.connection().execute(_RT_ID, {"number": effect.rt}).scalar_one()
                 info = replace(info, rt=effect.rt)
             if effect.language is not None:
                 values["language"] = effect.language
@@ -127,17 +136,15 @@ class ResidentPort:
         else:
             raise TypeError(f"unknown effect {effect!r}")
         if values:
-            self.session.execute(update(Resident).where(Resident.id == info.id).values(**values))
+            self.session.connection().execute(_UPDATE_RESIDENT, {"rid": info.id, **values})
         self.info = info
 
     def _set_memberships(self, names: tuple[str, ...]) -> tuple[str, ...]:
         known = tuple(sorted(set(names) & set(self.kampung.paguyuban)))
-        self.session.execute(delete(Membership).where(Membership.resident_id == self.info.id))
+        conn = self.session.connection()
+        conn.execute(_DELETE_MEMBERSHIPS, {"rid": self.info.id})
         if known:
-            self.session.execute(insert(Membership).from_select(
-                ["resident_id", "paguyuban_id"],
-                select(literal(self.info.id), Paguyuban.id).where(Paguyuban.name.in_(known)),
-            ))
+            conn.execute(_INSERT_MEMBERSHIPS, {"rid": self.info.id, "names": list(known)})
         return known
 
 
