@@ -158,15 +158,20 @@ def score_intents(norm: str, intents: dict[str, list[tuple[str, ...]]]) -> list[
         return []
     scores = []
     for flow_id, keywords in intents.items():
-        score = sum(len(kw) for kw in keywords if all(_has_token(tokens, part) for part in kw))
+        score = 0
+        for keyword in keywords:
+            parts = [_token_score(tokens, part) for part in keyword]
+            if all(parts):
+                score += sum(parts)
         if score:
             scores.append((flow_id, score))
     return sorted(scores, key=lambda kv: kv[1], reverse=True)
 
 
-def _has_token(tokens: list[str], word: str) -> bool:
+def _token_score(tokens: list[str], word: str) -> int:
+    """2 for the word itself, 1 for a typo of it (so "jalan" beats a fuzzy "jualan")."""
     if word in tokens:
-        return True
+        return 2
     if len(word) < 4:
-        return False
-    return process.extractOne(word, tokens, scorer=fuzz.ratio, score_cutoff=_WORD_CUTOFF) is not None
+        return 0
+    return 1 if process.extractOne(word, tokens, scorer=fuzz.ratio, score_cutoff=_WORD_CUTOFF) else 0

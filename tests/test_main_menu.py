@@ -86,3 +86,8 @@ def test_stop_works_before_onboarding(kampung):
     new = kampung.resident("sms:+6281234567009")
     new.says("STOP").at("optout", "stopped")
     new.says("halo").at("onboarding", "consent")
+
+
+@pytest.mark.parametrize("text", ["jalan berlubang", "jalan di gang 3 ambles", "lampu jalan mati"])
+def test_road_words_are_reports_not_selling(sri, text):
+    assert sri.says(text).messages[-1]["flow"] == "report"
