@@ -66,7 +66,7 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_init(args) -> int:
-    from bot.kampung_setup import KampungSpec, apply_spec, normalize_rw, parse_rts
+    from bot.kampung_setup import KampungSpec, apply_spec, parse_rts, require_rw
 
     app = _app(args)
     lang = app.settings.default_language
@@ -79,7 +79,7 @@ def cmd_init(args) -> int:
     try:
         spec = KampungSpec(
             name=ask("cli.init_ask_name", args.name),
-            rw=normalize_rw(ask("cli.init_ask_rw", args.rw)),
+            rw=require_rw(ask("cli.init_ask_rw", args.rw)),
             rts=parse_rts(ask("cli.init_ask_rts", args.rts)),
             paguyuban=args.paguyuban if args.paguyuban is not None else [
                 p.strip() for p in ask("cli.init_ask_paguyuban", None).split(",") if p.strip()

@@ -26,7 +26,6 @@ from handlers.router import ConvState, Piece, Router
 log = logging.getLogger(__name__)
 _RETRIES = 3
 KAMPUNG_TTL_SECONDS = 30.0
-_OUTBOX_COLUMNS = ("resident_id", "channel", "address", "payload", "status", "attempts", "not_before", "created_at")
 
 
 # Statements for the per-message path, built once.
@@ -43,10 +42,6 @@ _UPDATE_CONVERSATION = (
 _INSERT_OUTBOX = insert(Outbox)
 
 
-def _columns(row: Outbox) -> dict:
-    return {name: getattr(row, name) for name in _OUTBOX_COLUMNS}
-
-
 class Core:
     def __init__(self, sessions: sessionmaker[Session], catalog: Catalog, router: Router, clock, default_language: str = "id"):
         self.sessions = sessions
@@ -58,17 +53,15 @@ class Core:
         self._kampung_cache: tuple[KampungInfo | None, float] = (None, 0.0)
 
     # -- entry points --------------------------------------------------------
-    def receive(self, msg: IncomingMessage) -> list[Outbox]:
-        """Process a message now (console, simulate). Returns the outbox rows written."""
-        for attempt in range(_RETRIES):
-            try:
-                with self.sessions.begin() as session:
-                    if msg.external_id and not self._claim_inbox(session, msg):
-                        return []
-                    return self._process(session, msg)
-            except StaleDataError:
-                log.info("conversation changed under us; retrying (%s)", attempt + 1)
-        raise RuntimeError("conversation kept changing; giving up")
+    def receive(self, msg: IncomingMessage) -> list[OutgoingMessage]:
+        """Process a message now (console, simulate). Returns the replies written to the outbox."""
+
+        def work(session: Session) -> list[OutgoingMessage]:
+            if msg.external_id and not self._claim_inbox(session, msg):
+                return []
+            return self._process(session, msg)
+
+        return self._retrying(work)
 
     def enqueue(self, msg: IncomingMessage) -> bool:
         """Store a webhook's message for the inbox worker. False when already seen."""
@@ -84,23 +77,27 @@ class Core:
         """Process pending inbox rows in arrival order; each in its own transaction."""
         with self.sessions() as session:
             ids = session.scalars(select(Inbox.id).where(Inbox.processed_at.is_(None)).order_by(Inbox.id).limit(limit)).all()
-        done = 0
-        for inbox_id in ids:
-            for attempt in range(_RETRIES):
-                try:
-                    with self.sessions.begin() as session:
-                        claimed = session.execute(
-                            update(Inbox).where(Inbox.id == inbox_id, Inbox.processed_at.is_(None))
-                            .values(processed_at=self.clock.now())
-                        ).rowcount
-                        if claimed:
-                            payload = session.get(Inbox, inbox_id).payload
-                            self._process(session, IncomingMessage.from_dict(payload))
-                            done += 1
-                    break
-                except StaleDataError:
-                    log.info("conversation changed under us; retrying inbox %s (%s)", inbox_id, attempt + 1)
-        return done
+
+        def work(session: Session, inbox_id: int) -> int:
+            claimed = session.execute(
+                update(Inbox).where(Inbox.id == inbox_id, Inbox.processed_at.is_(None)).values(processed_at=self.clock.now())
+            ).rowcount
+            if claimed:
+                self._process(session, IncomingMessage.from_dict(session.get(Inbox, inbox_id).payload))
+            return claimed
+
+        return sum(self._retrying(lambda session: work(session, inbox_id)) for inbox_id in ids)
+
+    def _retrying(self, work):
+        """Run `work(session)` in a transaction, again if another worker changed the
+        same conversation in the meantime (its optimistic version check failed)."""
+        for attempt in range(1, _RETRIES + 1):
+            try:
+                with self.sessions.begin() as session:
+                    return work(session)
+            except StaleDataError:
+                log.info("conversation changed under us; retrying (%s)", attempt)
+        raise RuntimeError("conversation kept changing; giving up")
 
     # -- the work --------------------------------------------------------------
     def _claim_inbox(self, session: Session, msg: IncomingMessage) -> bool:
@@ -113,37 +110,38 @@ class Core:
         except IntegrityError:
             return False
 
-    def _process(self, session: Session, msg: IncomingMessage) -> list[Outbox]:
+    def _process(self, session: Session, msg: IncomingMessage) -> list[OutgoingMessage]:
         now = self.clock.now()
         found = load_info(session, msg.channel, msg.address)
         if found is None:
             create_identity(session, msg.channel, msg.address, now, self.default_language)
             found = load_info(session, msg.channel, msg.address)
         info, conv = found
-        resident_id = info.id
-        if conv.version is None:
-            conv, state = None, ConvState()
-        else:
-            state = ConvState(conv.flow, conv.step, dict(conv.data or {}), conv.updated_at)
+        state = ConvState(conv.flow, conv.step, dict(conv.data or {}), conv.updated_at)
         port = ResidentPort(session, info, self._kampung(session), now)
         pieces = self.router.handle(state, port, msg, now)
+        resident_id = None if port.erased else info.id
         if port.erased:
-            erase_resident(session, resident_id)
-            resident_id = None
+            erase_resident(session, info.id)
         else:
-            self._save_state(session, resident_id, conv, state, now)
-        rows = [self._outbox_row(resident_id, msg.channel, msg.address, port.info.language, p, now) for p in pieces]
-        if rows:
-            session.connection().execute(_INSERT_OUTBOX, [_columns(row) for row in rows])
-        return rows
+            self._save_state(session, info.id, conv.version, state, now)
+        replies = [self.render(msg.channel, msg.address, port.info.language, piece) for piece in pieces]
+        if replies:
+            session.connection().execute(_INSERT_OUTBOX, [
+                {"resident_id": resident_id, "channel": msg.channel, "address": msg.address, "payload": out.to_dict(),
+                 "status": "pending", "attempts": 0, "not_before": now, "created_at": now}
+                for out in replies
+            ])
+        return replies
 
     @staticmethod
-    def _save_state(session: Session, resident_id: int, conv, state: ConvState, now: datetime) -> None:
+    def _save_state(session: Session, resident_id: int, version: int | None, state: ConvState, now: datetime) -> None:
+        """Insert the conversation, or update it if nobody else did since we read `version`."""
         values = {"flow": state.flow, "step": state.step, "data": state.data, "updated_at": now, "rid": resident_id}
-        if conv is None:
+        if version is None:
             session.connection().execute(_INSERT_CONVERSATION, values)
             return
-        changed = session.connection().execute(_UPDATE_CONVERSATION, {**values, "version": conv.version}).rowcount
+        changed = session.connection().execute(_UPDATE_CONVERSATION, {**values, "version": version}).rowcount
         if not changed:
             raise StaleDataError("conversation was changed by another worker")
 
@@ -154,12 +152,6 @@ class Core:
             info = load_kampung(session)
             self._kampung_cache = (info, time.monotonic() + KAMPUNG_TTL_SECONDS)
         return info
-
-    def _outbox_row(self, resident_id, channel: str, address: str, lang: str, piece: Piece, now: datetime) -> Outbox:
-        out = self.render(channel, address, lang, piece)
-        return Outbox(
-            resident_id=resident_id, channel=channel, address=address, payload=out.to_dict(), status="pending", attempts=0, not_before=now, created_at=now,
-        )
 
     def render(self, channel: str, address: str, lang: str, piece: Piece) -> OutgoingMessage:
         lexicon = self.lexicons.get(lang)

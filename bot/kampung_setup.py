@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.rt_numbers import normalize_rw
 from db.models import Kampung, Paguyuban, Resident, Rt
 
 
@@ -52,10 +53,12 @@ def parse_rts(text: str) -> list[str]:
     return [f"{n:02d}" for n in sorted(set(numbers))]
 
 
-def normalize_rw(text: str) -> str:
-    if not text.strip().isdigit():
+def require_rw(text: str) -> str:
+    """The RW number for `kampung init`; unlike the CSV import, a bad one stops it."""
+    rw = normalize_rw(text)
+    if rw is None:
         raise ValueError(f"RW must be a number, not {text!r}")
-    return f"{int(text):02d}"
+    return rw
 
 
 def apply_spec(session: Session, spec: KampungSpec) -> None:

@@ -8,7 +8,7 @@ Every row is checked on its own: a bad row is reported with its line number (the
 header is line 1) and skipped, good rows are stored in the caller's transaction.
 Residents are matched by phone (E.164), so importing the same file twice updates
 rather than duplicates, and an imported resident is recognised the first time they
-write on WhatsApp or SMS (`bot.residents.find_or_create` links by phone).
+write on WhatsApp or SMS (`bot.residents.create_identity` links by phone).
 """
 from __future__ import annotations
 

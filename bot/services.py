@@ -41,12 +41,8 @@ class Services:
         if settings.telegram_enabled:
             self.channels.append(TelegramChannel(settings, self.worker.enqueue, telegram_commands(app)))
         for channel in self.channels:
-            for name in self._channel_names(channel):
+            for name in channel.names:
                 self.worker.dispatcher.senders[name] = channel.send
-
-    @staticmethod
-    def _channel_names(channel) -> tuple[str, ...]:
-        return ("whatsapp", "sms") if isinstance(channel, TwilioChannel) else ("telegram",)
 
     def web_app(self, with_scheduler: bool = False):
         routes = [route for channel in self.channels for route in channel.routes()]
@@ -62,8 +58,7 @@ class Services:
     async def running(self, with_scheduler: bool = False):
         """Start channels, the worker loop and (optionally) the scheduler; stop them after."""
         for channel in self.channels:
-            if hasattr(channel, "start"):
-                await channel.start()
+            await channel.start()
         worker_task = asyncio.create_task(self.worker.run())
         scheduler = self._scheduler() if with_scheduler else None
         try:
@@ -75,8 +70,7 @@ class Services:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker_task
             for channel in self.channels:
-                if hasattr(channel, "stop"):
-                    await channel.stop()
+                await channel.stop()
 
     def _scheduler(self) -> AsyncIOScheduler:
         due = DueTasks()

@@ -3,7 +3,7 @@ free text is matched against each flow's intent words; when unsure, the menu ask
 back with the likely choices instead of guessing.
 
     menu --choice / clear intent--> <flow>
-      |--unclear intent--> clarify --choice--> <flow>
+      |--unclear intent--> clarify --choice / clear intent--> <flow>
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class HelpFlow(Flow):
             return Prompt("help.menu", {"name": ctx.resident.name or ""}, options=options, free_text=True, intents=True)
         if step == "clarify":
             options = tuple(Option(flow_id, f"menu.{flow_id}") for flow_id in ctx.data.get("candidates", MENU))
-            return Prompt("help.clarify", options=options)
+            return Prompt("help.clarify", options=options, free_text=True, intents=True)
         raise KeyError(step)
 
     def answer(self, step: str, ctx: FlowContext, answer: Answer) -> Outcome:

@@ -3,7 +3,7 @@ paguyuban memberships, language. Each answer is stored as soon as it is given, s
 pause or a restart loses nothing.
 
     consent --setuju--> name --> rt --> paguyuban --> language --> help.menu
-       |                                        (several, or skip)
+       |                    (or "belum tahu") (several, or skip)
        +--tolak--> declined --setuju--> name
 """
 from __future__ import annotations
@@ -22,6 +22,8 @@ from flows.base import (
 from flows.choices import language_options, paguyuban_options, rt_options, valid_name
 
 CONSENT_OPTIONS = (Option("agree", "choice.agree"), Option("decline", "choice.decline"))
+# Not everyone knows their RT number; nobody should be stuck here for it.
+RT_UNKNOWN = Option("rt_unknown", "choice.rt_unknown")
 
 
 class OnboardingFlow(Flow):
@@ -41,7 +43,7 @@ class OnboardingFlow(Flow):
             options = (Option("use_profile", "choice.use_profile_name", params={"name": suggested}),) if suggested else ()
             return Prompt("onboarding.name", options=options, free_text=True)
         if step == "rt":
-            return Prompt("onboarding.rt", {"rw": ctx.kampung.rw}, options=rt_options(ctx.kampung))
+            return Prompt("onboarding.rt", {"rw": ctx.kampung.rw}, options=rt_options(ctx.kampung) + (RT_UNKNOWN,))
         if step == "paguyuban":
             return Prompt("onboarding.paguyuban", options=paguyuban_options(ctx.kampung), multi=True)
         if step == "language":
@@ -59,6 +61,8 @@ class OnboardingFlow(Flow):
                 return Outcome([Say("onboarding.name_invalid")])
             return Outcome(goto="rt", effects=[UpdateProfile(name=name)])
         if step == "rt":
+            if answer.choice_id == RT_UNKNOWN.id:
+                return Outcome([Say("onboarding.rt_later")], goto="paguyuban")
             return Outcome(goto="paguyuban", effects=[UpdateProfile(rt=answer.choice_id)])
         if step == "paguyuban":
             chosen = tuple(cid for cid in answer.choice_ids if cid != "none")

@@ -111,13 +111,13 @@ class _Turn:
 
         if not info.consented:
             if self.state.flow != "onboarding":
-                self._start("onboarding", msg)
+                self._switch("onboarding", profile_name=msg.profile_name)
                 return self.pieces
         elif self.state.flow is None:
             self.state.flow, self.state.step, self.state.data = "help", "menu", {}
         elif self._expired():
             self.pending.append(Say("common.expired", {"where": Say(f"flow.{self.state.flow}")}))
-            self._switch("help", None)
+            self._switch("help")
             return self.pieces
 
         prompt = self.flow().prompt(self.state.step, self.ctx())
@@ -144,10 +144,14 @@ class _Turn:
         )
 
     def _reprompt_or_start(self, msg: IncomingMessage) -> list[Piece]:
-        if self.state.flow is None or (not self.resident.info.consented and self.state.flow != "onboarding"):
-            self._start("onboarding" if not self.resident.info.consented else "help", msg)
+        """Ask the current question again; a resident without one starts onboarding
+        (no consent yet) or sees the main menu."""
+        if not self.resident.info.consented and self.state.flow != "onboarding":
+            self._switch("onboarding", profile_name=msg.profile_name)
+        elif self.state.flow is None:
+            self._switch("help")
         else:
-            self._show(self.flow().prompt(self.state.step, self.ctx()))
+            self._ask()
         return self.pieces
 
     # -- global words ------------------------------------------------------
@@ -157,7 +161,7 @@ class _Turn:
             if self._enter(COMMAND_FLOWS[word]):
                 self._apply(self.flow().command(word, self.ctx()))
             else:
-                self._switch("help", None)
+                self._switch("help")
         elif self.state.flow == "onboarding" and word in ("menu", "cancel"):
             self.pending.append(Say("onboarding.finish_first"))
             self._reprompt_or_start(msg)
@@ -170,22 +174,22 @@ class _Turn:
             self._reprompt_or_start(msg)
         elif word == "back" and self.state.data.get("back"):
             self.state.step = self.state.data["back"].pop()
-            self._show(self.flow().prompt(self.state.step, self.ctx()))
+            self._ask()
         elif word == "back":
             self.pending.append(Say("common.no_back"))
             self._reprompt_or_start(msg)
         else:  # menu, cancel
             if word == "cancel" and self.state.flow not in (None, "help"):
                 self.pending.append(Say("common.cancelled"))
-            self._switch("help", None)
+            self._switch("help")
         return self.pieces
 
     # -- understanding an answer --------------------------------------------
     def _understand(self, prompt: Prompt, msg, text: str, norm: str, images) -> Answer | None:
         answer = Answer(text=text, media=images, location=msg.location)
-        shown = self.state.data.get("options") or [o.id for o in prompt.options]
-        options = [o for o in prompt.options if o.id in shown] or list(prompt.options)
-        options.sort(key=lambda o: shown.index(o.id) if o.id in shown else len(shown))
+        # Numbers refer to the options as last shown (a "did you mean" may have shown fewer).
+        by_id = {o.id: o for o in prompt.options}
+        options = [by_id[i] for i in self.state.data.get("options", ()) if i in by_id] or list(prompt.options)
         if msg.choice_id:
             if msg.choice_id not in {o.id for o in options}:
                 self.pending.append(Say("common.stale_choice"))
@@ -228,13 +232,11 @@ class _Turn:
             self._flush()
         elif outcome.switch:
             self._switch(outcome.switch, outcome.switch_step)
-        elif outcome.goto:
-            if outcome.goto != self.state.step:
-                self.state.data.setdefault("back", []).append(self.state.step)
-            self.state.step = outcome.goto
-            self._show(self.flow().prompt(self.state.step, self.ctx()))
         else:
-            self._show(self.flow().prompt(self.state.step, self.ctx()))
+            if outcome.goto and outcome.goto != self.state.step:
+                self.state.data.setdefault("back", []).append(self.state.step)
+                self.state.step = outcome.goto
+            self._ask()
 
     def _enter(self, flow_id: str, step: str | None = None) -> bool:
         """Move to a flow (no prompt yet); refused, to the main menu, when roles forbid it."""
@@ -245,17 +247,16 @@ class _Turn:
         self.state.flow, self.state.step, self.state.data = flow_id, step or self.router.flows[flow_id].first_step, {}
         return allowed
 
-    def _switch(self, flow_id: str, step: str | None) -> None:
+    def _switch(self, flow_id: str, step: str | None = None, profile_name: str | None = None) -> None:
+        """Start a flow (at its first step with its intro, or at `step`) and ask."""
         self._enter(flow_id, step)
+        if profile_name:
+            self.ctx().data["profile_name"] = clean(profile_name, limit=60)
         if step is None:
             self.pending.extend(self.flow().intro(self.ctx()))
-        self._show(self.flow().prompt(self.state.step, self.ctx()))
+        self._ask()
 
-    def _start(self, flow_id: str, msg: IncomingMessage) -> None:
-        self._enter(flow_id)
-        if msg.profile_name:
-            self.ctx().data["profile_name"] = clean(msg.profile_name, limit=60)
-        self.pending.extend(self.flow().intro(self.ctx()))
+    def _ask(self) -> None:
         self._show(self.flow().prompt(self.state.step, self.ctx()))
 
     def _show(self, prompt: Prompt, only: tuple[str, ...] = ()) -> None:

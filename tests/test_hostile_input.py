@@ -59,7 +59,7 @@ def app(tmp_path_factory) -> App:
 def send(app: App, address: str, text: str) -> list[dict]:
     """One WhatsApp message through the core; returns the reply payloads."""
     rows = app.core.receive(IncomingMessage("whatsapp", address, text))
-    return [row.payload for row in rows]
+    return [out.to_dict() for out in rows]
 
 
 def onboard_until_name(app: App) -> str:

@@ -91,3 +91,8 @@ def test_stop_works_before_onboarding(kampung):
 @pytest.mark.parametrize("text", ["jalan berlubang", "jalan di gang 3 ambles", "lampu jalan mati"])
 def test_road_words_are_reports_not_selling(sri, text):
     assert sri.says(text).messages[-1]["flow"] == "report"
+
+
+def test_clarify_question_still_understands_free_text(sri):
+    sri.says("rapat soal usaha").at("help", "clarify")
+    sri.says("lampu jalan mati").at("report", "notice")

@@ -88,3 +88,15 @@ def test_paper_consent_residents_skip_onboarding(kampung, app):
                              consent_at=datetime.now(timezone.utc), consent_source="paper",
                              created_at=datetime.now(timezone.utc)))
     kampung.resident("sms:+6281234567005").says("halo").hears("Menu utama", "Pak Harto").at("help", "menu")
+
+
+def test_resident_who_does_not_know_their_rt_is_not_stuck(kampung, app):
+    wati = kampung.resident("whatsapp:+6281234567006")
+    wati.says("halo")
+    wati.says("setuju")
+    wati.says("Bu Wati")
+    wati.says("gak tahu RT nya").hears("Ketua RT bisa melengkapinya nanti", "paguyuban").at("onboarding", "paguyuban")
+    wati.says("lewati")
+    wati.says("1").at("help", "menu")
+    with app.sessions() as session:
+        assert session.scalars(select(Resident)).one().rt is None

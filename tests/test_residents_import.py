@@ -127,9 +127,9 @@ def test_consent_collected_skips_onboarding(app):
     assert stored["+6281234567002"].consent_at is None
 
     rows = app.core.receive(IncomingMessage("whatsapp", "+6281234567001", "halo"))
-    assert rows and all(r.payload["flow"] == "help" for r in rows)
+    assert rows and all(r.flow == "help" for r in rows)
     rows = app.core.receive(IncomingMessage("whatsapp", "+6281234567002", "halo"))
-    assert rows and rows[-1].payload["flow"] == "onboarding"
+    assert rows and rows[-1].flow == "onboarding"
 
     # Both were linked to the imported resident, not created anew.
     assert len(residents(app)) == 2

@@ -53,7 +53,7 @@ class Resident:
     def says(self, text: str = "", *, choice: str | None = None, media: list[Media] | None = None,
              location: Location | None = None) -> Replies:
         msg = IncomingMessage(self.channel, self.address, text, media or [], location, choice, self.profile_name)
-        return Replies([row.payload for row in self.app.core.receive(msg)])
+        return Replies([out.to_dict() for out in self.app.core.receive(msg)])
 
     def presses(self, choice_id: str) -> Replies:
         return self.says(choice=choice_id)

@@ -146,6 +146,8 @@ def _chat_id(address: str) -> int | str:
 class TelegramChannel:
     """Translate Telegram updates to IncomingMessage and OutgoingMessage to Bot API calls."""
 
+    names = ("telegram",)
+
     def __init__(
         self,
         settings: Settings,

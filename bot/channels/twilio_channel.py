@@ -106,6 +106,8 @@ def incoming_from_params(params: ImmutableMultiDict) -> IncomingMessage:
 class TwilioChannel:
     """Translate Twilio webhooks to IncomingMessage and OutgoingMessage to Twilio REST calls."""
 
+    names = ("whatsapp", "sms")
+
     def __init__(
         self,
         settings: Settings,
@@ -124,6 +126,12 @@ class TwilioChannel:
             if settings.twilio_api_base_url:
                 _redirect_api(client, settings.twilio_api_base_url)
         self.client = client
+
+    async def start(self) -> None:
+        """Nothing to start: Twilio calls the webhook configured in its console."""
+
+    async def stop(self) -> None:
+        """Nothing to stop."""
 
     def routes(self) -> list[Route]:
         return [Route(WEBHOOK_PATH, self.webhook, methods=["POST"], name="twilio_webhook")]
