@@ -7,6 +7,7 @@ import pytest
 from bot.app import build_app
 from bot.clock import ManualClock
 from bot.settings import load_settings
+from tests.fakes.twilio_api import FakeTwilioApi
 from tests.transcript import Kampung
 
 START = datetime(2026, 11, 22, 3, 0, tzinfo=timezone.utc)  # 10:00 WIB
@@ -32,3 +33,17 @@ def app(settings, clock):
 @pytest.fixture
 def kampung(app):
     return Kampung(app)
+
+
+@pytest.fixture(scope="session")
+def twilio_server():
+    with FakeTwilioApi() as server:
+        yield server
+
+
+@pytest.fixture
+def fake(twilio_server):
+    """The fake Twilio REST API, emptied before and after each test."""
+    twilio_server.clear()
+    yield twilio_server
+    twilio_server.clear()

@@ -3,68 +3,31 @@ server, the web app with its lifespan (webhook mode) or the long-polling loop.""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from bot.app import App, build_app
 from bot.services import Services
 from bot.settings import load_settings
 from db.models import Conversation, Identity, Inbox, Outbox
-from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.e2e_support import count, settle
+from tests.fakes.telegram_api import FakeTelegramAPI, callback_update, message_update
 
 PUBLIC = "https://bot.example.org"
 SECRET = "e2e-webhook-secret"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 BUSY_WAIT = 5.0
 
-USER = {"id": 555, "is_bot": False, "first_name": "Siti", "last_name": "Rahayu", "language_code": "id"}
-CHAT = {"id": 555, "type": "private", "first_name": "Siti", "last_name": "Rahayu"}
-
-
 def text_update(update_id: int, text: str) -> dict:
-    return {
-        "update_id": update_id,
-        "message": {"message_id": 100 + update_id, "date": 1_700_000_000, "chat": CHAT, "from": USER, "text": text},
-    }
-
-
-def button_update(update_id: int, data: str) -> dict:
-    return {
-        "update_id": update_id,
-        "callback_query": {
-            "id": f"cbq-{update_id}",
-            "from": USER,
-            "chat_instance": "ci-1",
-            "data": data,
-            "message": {
-                "message_id": 7,
-                "date": 1_700_000_000,
-                "chat": CHAT,
-                "from": {"id": 123456, "is_bot": True, "first_name": "Kampung Bot"},
-                "text": "Apakah Anda setuju?",
-            },
-        },
-    }
+    return message_update(update_id, text=text)
 
 
 def keyboard(call: dict) -> list[tuple[str, str]]:
     """(label, callback_data) of an inline keyboard, in order."""
     markup = call.get("reply_markup") or {}
     return [(b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", []) for b in row]
-
-
-def wait_calls(api: FakeTelegramAPI, method: str, count: int, timeout: float = BUSY_WAIT) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = api.calls(method)
-        if len(found) >= count:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{method} called {len(found)} times, expected {count}; calls: {api.methods()}")
-        time.sleep(0.02)
 
 
 def make_app(tmp_path, api: FakeTelegramAPI, **env) -> App:
@@ -77,11 +40,6 @@ def make_app(tmp_path, api: FakeTelegramAPI, **env) -> App:
     settings = load_settings(env_file=None, environ=environ)
     settings.validate()
     return build_app(settings)
-
-
-def count(app: App, model) -> int:
-    with app.sessions() as session:
-        return session.scalar(select(func.count()).select_from(model))
 
 
 def conversation(app: App, chat_id: int) -> tuple[str, str]:
@@ -120,26 +78,11 @@ class WebhookBot:
             headers[SECRET_HEADER] = secret
         return self.client.post("/webhooks/telegram", content=json.dumps(update), headers=headers)
 
-    def settle(self, timeout: float = BUSY_WAIT) -> None:
-        """Wait until the inbox is processed and every outbox row has been sent."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self.app.sessions() as session:
-                unprocessed = session.scalar(
-                    select(func.count()).select_from(Inbox).where(Inbox.processed_at.is_(None))
-                )
-                unsent = session.scalar(select(func.count()).select_from(Outbox).where(Outbox.status != "sent"))
-            if not unprocessed and not unsent:
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"still busy: {unprocessed} inbox rows, {unsent} outbox rows not sent")
-            time.sleep(0.02)
-
     def send(self, update: dict) -> list[dict]:
         """Deliver one update; returns the sendMessage calls it caused."""
         before = len(self.api.calls("sendMessage"))
         assert self.post(update).status_code == 200
-        self.settle()
+        settle(self.app)
         return self.api.calls("sendMessage")[before:]
 
 
@@ -172,16 +115,16 @@ def test_start_then_button_press_advances_onboarding(webhook_bot, api):
     assert keyboard(consent) == [("Setuju", "agree"), ("Tidak setuju", "decline")]
     assert conversation(webhook_bot.app, 555) == ("onboarding", "consent")
 
-    thanks, name = webhook_bot.send(button_update(2, "agree"))
+    thanks, name = webhook_bot.send(callback_update(2, "agree"))
 
     assert thanks["text"].startswith("Terima kasih")
     assert name["text"].startswith("Siapa nama Anda")
     assert [data for _, data in keyboard(name)] == ["use_profile"]  # offers the Telegram name
     assert conversation(webhook_bot.app, 555) == ("onboarding", "name")
-    [answered] = wait_calls(api, "answerCallbackQuery", 1)
+    [answered] = api.wait_calls("answerCallbackQuery", 1)
     assert answered["callback_query_id"] == "cbq-2"
 
-    [rt] = webhook_bot.send(button_update(3, "use_profile"))
+    [rt] = webhook_bot.send(callback_update(3, "use_profile"))
     assert "RT berapa" in rt["text"]
     assert ("RT 04", "04") in keyboard(rt)
     assert conversation(webhook_bot.app, 555) == ("onboarding", "rt")
@@ -201,8 +144,8 @@ def test_duplicate_update_id_is_processed_once(webhook_bot, api):
     second = webhook_bot.post(text_update(9, "/start"))
     assert (first.status_code, second.status_code) == (200, 200)
 
-    webhook_bot.settle()
-    assert len(wait_calls(api, "sendMessage", 2)) == 2
+    settle(webhook_bot.app)
+    assert len(api.wait_calls("sendMessage", 2)) == 2
     assert count(webhook_bot.app, Inbox) == 1
     assert count(webhook_bot.app, Outbox) == 2
 
@@ -222,7 +165,7 @@ async def test_polling_mode_answers_a_pushed_update(tmp_path, api):
         assert "Kampung Home Industri" in welcome["text"]
         assert keyboard(consent) == [("Setuju", "agree"), ("Tidak setuju", "decline")]
 
-        api.push_update(button_update(22, "agree"))
+        api.push_update(callback_update(22, "agree"))
         calls = await api.wait_for_call("sendMessage", 4)
         assert calls[-1]["text"].startswith("Siapa nama Anda")
         await api.wait_for_call("answerCallbackQuery")

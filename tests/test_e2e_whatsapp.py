@@ -11,7 +11,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
@@ -21,10 +21,12 @@ from bot.outbox import Dispatcher
 from bot.services import Services
 from bot.settings import load_settings
 from db.models import Inbox, Outbox
-from tests.fakes.twilio_api import FakeTwilioApi
+from tests.e2e_support import count, settle
+from tests.fakes.server import wait_for
+from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioApi
 
-SID = "AC" + "5eed" * 8
-TOKEN = "e2e-auth-token"
+SID = ACCOUNT_SID
+TOKEN = AUTH_TOKEN
 PUBLIC = "https://bot.example.org"
 WEBHOOK_URL = PUBLIC + "/webhooks/twilio"
 WA_FROM = "+14155238886"
@@ -32,19 +34,6 @@ SMS_FROM = "+15005550006"
 BUSY_WAIT = 5.0
 
 _sids = (f"SM{n:032d}" for n in itertools.count(1))
-
-
-@pytest.fixture(scope="module")
-def twilio_api():
-    with FakeTwilioApi(SID, TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(twilio_api):
-    twilio_api.clear()
-    yield twilio_api
-    twilio_api.clear()
 
 
 @pytest.fixture
@@ -104,40 +93,18 @@ class Bot:
 
     def wait_replies(self, to: str, count: int, timeout: float = BUSY_WAIT) -> list[dict]:
         """Wait until ``to`` has received at least ``count`` messages in total."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.replies(to)
-            if len(found) >= count:
-                return found
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{to} got {len(found)} replies, expected {count}: {[r['Body'][:60] for r in found]}")
-            time.sleep(0.02)
-
-    def settle(self, timeout: float = BUSY_WAIT) -> None:
-        """Wait until the inbox is processed and no outbox row is new or mid-send."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self.app.sessions() as session:
-                unprocessed = session.scalar(
-                    select(func.count()).select_from(Inbox).where(Inbox.processed_at.is_(None))
-                )
-                in_flight = session.scalar(
-                    select(func.count()).select_from(Outbox).where(
-                        (Outbox.status == "sending") | ((Outbox.status == "pending") & (Outbox.attempts == 0))
-                    )
-                )
-            if not unprocessed and not in_flight:
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"still busy: {unprocessed} inbox rows, {in_flight} outbox rows")
-            time.sleep(0.02)
+        return wait_for(
+            lambda: self.replies(to), lambda found: len(found) >= count,
+            lambda found: f"{to} got {len(found)} replies, expected {count}: {[r['Body'][:60] for r in found]}",
+            timeout,
+        )
 
     def send(self, sender: str, text: str) -> list[dict]:
         """A resident sends ``text``; returns the replies it caused once they are sent."""
         to = sender
         before = len(self.replies(to))
         assert self.post(sender, text).status_code == 200
-        self.settle()
+        settle(self.app)
         new = self.replies(to)[before:]
         assert new, f"no reply to {text!r}"
         return new
@@ -152,10 +119,6 @@ class Bot:
             if address is not None:
                 query = query.where(Outbox.address == address)
             return list(session.scalars(query))
-
-    def count(self, model) -> int:
-        with self.app.sessions() as session:
-            return session.scalar(select(func.count()).select_from(model))
 
 
 @pytest.fixture
@@ -221,22 +184,22 @@ def test_forged_signature_is_forbidden_and_not_processed(bot):
     assert bot.post("whatsapp:+6281234567004", "halo", signature="bm90IGEgc2lnbmF0dXJl").status_code == 403
 
     bot.worker_pass()
-    assert bot.count(Inbox) == 0
-    assert bot.count(Outbox) == 0
+    assert count(bot.app, Inbox) == 0
+    assert count(bot.app, Outbox) == 0
     assert bot.fake.requests == []
 
 
 def test_unsigned_request_is_forbidden(bot):
     assert bot.post("whatsapp:+6281234567005", "halo", signature=None).status_code == 403
     bot.worker_pass()
-    assert bot.count(Inbox) == 0
+    assert count(bot.app, Inbox) == 0
     assert bot.fake.requests == []
 
 
 def test_signed_request_without_from_is_bad_request(bot):
     assert bot.post(None, "halo").status_code == 400
     bot.worker_pass()
-    assert bot.count(Inbox) == 0
+    assert count(bot.app, Inbox) == 0
     assert bot.fake.requests == []
 
 
@@ -247,10 +210,10 @@ def test_same_message_sid_twice_is_processed_once(bot):
     assert (first.status_code, second.status_code) == (200, 200)
 
     bot.wait_replies("whatsapp:+6281234567006", 2)
-    bot.settle()
+    settle(bot.app)
     bot.worker_pass()  # nothing more to do
     assert len(bot.replies("whatsapp:+6281234567006")) == 2
-    assert bot.count(Inbox) == 1
+    assert count(bot.app, Inbox) == 1
     assert len(bot.outbox("+6281234567006")) == 2
 
 
@@ -264,7 +227,7 @@ def test_voice_note_gets_friendly_cannot_read_reply(bot):
     assert resp.status_code == 200
 
     bot.wait_replies("whatsapp:+6281234567007", 1)
-    bot.settle()
+    settle(bot.app)
     bodies = [r["Body"] for r in bot.replies("whatsapp:+6281234567007")]
     assert bodies[0].startswith("Maaf, kami belum bisa membaca pesan suara"), bodies
     assert "1. Setuju" in bodies[-1]  # and the conversation still starts

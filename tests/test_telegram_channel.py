@@ -13,7 +13,7 @@ from telegram.error import BadRequest, InvalidToken
 from bot.channels.telegram_channel import TelegramChannel, update_to_incoming
 from bot.messages import Choice, IncomingMessage, Location, Media, OutgoingMessage
 from bot.settings import Settings
-from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.telegram_api import CHAT, USER, FakeTelegramAPI, callback_update, message_update
 
 SECRET = "webhook-secret-123"
 COMMANDS = [("start", "Mulai"), ("menu", "Menu utama"), ("bantuan", "Bantuan")]
@@ -34,36 +34,6 @@ class Inbox:
             self.messages.append(msg)
         self.results.append(fresh)
         return fresh
-
-
-USER = {"id": 555, "is_bot": False, "first_name": "Siti", "last_name": "Rahayu", "language_code": "id"}
-CHAT = {"id": 555, "type": "private", "first_name": "Siti", "last_name": "Rahayu"}
-
-
-def message_update(update_id: int = 1, **content) -> dict:
-    return {
-        "update_id": update_id,
-        "message": {"message_id": 10 + update_id, "date": 1_700_000_000, "chat": CHAT, "from": USER, **content},
-    }
-
-
-def callback_update(update_id: int = 2, data: str = "report_trash") -> dict:
-    return {
-        "update_id": update_id,
-        "callback_query": {
-            "id": f"cbq-{update_id}",
-            "from": USER,
-            "chat_instance": "ci-1",
-            "data": data,
-            "message": {
-                "message_id": 77,
-                "date": 1_700_000_000,
-                "chat": CHAT,
-                "from": {"id": 123456, "is_bot": True, "first_name": "Kampung Bot"},
-                "text": "Pilih:",
-            },
-        },
-    }
 
 
 def convert(data: dict) -> IncomingMessage | None:

@@ -12,10 +12,10 @@ from twilio.request_validator import RequestValidator
 from bot.channels.twilio_channel import EMPTY_TWIML, TwilioChannel, render_text
 from bot.messages import Choice, IncomingMessage, Location, Media, OutgoingMessage
 from bot.settings import Settings
-from tests.fakes.twilio_api import FakeTwilioApi
+from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN
 
-SID = "AC" + "1234abcd" * 4
-TOKEN = "secret-auth-token"
+SID = ACCOUNT_SID
+TOKEN = AUTH_TOKEN
 PUBLIC = "https://kampung.example.org"
 WEBHOOK_URL = PUBLIC + "/webhooks/twilio"
 
@@ -36,19 +36,6 @@ class RecordingQueue:
                 self._seen.add(msg.external_id)
         self.results.append(fresh)
         return fresh
-
-
-@pytest.fixture(scope="module")
-def fake_api():
-    with FakeTwilioApi(SID, TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(fake_api):
-    fake_api.clear()
-    yield fake_api
-    fake_api.clear()
 
 
 def make_settings(base_url: str = "", **overrides) -> Settings:

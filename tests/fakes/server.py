@@ -5,11 +5,16 @@ socket, so the tests exercise their actual request building and error handling.
 """
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
+from typing import Callable, TypeVar
 
 import uvicorn
+
+T = TypeVar("T")
+POLL_INTERVAL = 0.02
 
 
 def _free_port() -> int:
@@ -72,3 +77,53 @@ class ServerThread:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+class FakeService:
+    """Base of the fake upstream APIs: subclasses set ``self.app`` and call super().__init__()."""
+
+    app = None
+
+    def __init__(self) -> None:
+        self._server = ServerThread(self.app)
+
+    def start(self):
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self._server.base_url
+
+
+def _settled(found, done, describe, deadline: float) -> bool:
+    if done(found):
+        return True
+    if time.monotonic() > deadline:
+        raise AssertionError(describe(found))
+    return False
+
+
+def wait_for(fetch: Callable[[], T], done: Callable[[T], bool], describe: Callable[[T], str], timeout: float = 5.0) -> T:
+    """Poll ``fetch()`` until ``done(result)``; fail with ``describe(result)`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not _settled(found := fetch(), done, describe, deadline):
+        time.sleep(POLL_INTERVAL)
+    return found
+
+
+async def await_for(fetch: Callable[[], T], done: Callable[[T], bool], describe: Callable[[T], str], timeout: float = 5.0) -> T:
+    """``wait_for`` for tests running in the event loop that does the work."""
+    deadline = time.monotonic() + timeout
+    while not _settled(found := fetch(), done, describe, deadline):
+        await asyncio.sleep(POLL_INTERVAL)
+    return found

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.server import ServerThread
+from tests.fakes.server import FakeService, await_for, wait_for
 
 DEFAULT_TOKEN = "123456:TEST-token"
 BOT_USER = {
@@ -123,7 +123,7 @@ def _error(code: int, description: str) -> JSONResponse:
     return JSONResponse({"ok": False, "error_code": code, "description": description}, status_code=code)
 
 
-class FakeTelegramAPI:
+class FakeTelegramAPI(FakeService):
     """Fake Bot API on ``base_url``; configure PTB with ``telegram_api_base_url=base_url``."""
 
     def __init__(self, token: str = DEFAULT_TOKEN, max_poll_hold: float = 1.0):
@@ -146,27 +146,11 @@ class FakeTelegramAPI:
                 Route("/file/bot{token}/{path:path}", self._file, methods=["GET"]),
             ]
         )
-        self._server = ServerThread(self.app)
-
-    # -- lifecycle -----------------------------------------------------------
-
-    def start(self) -> FakeTelegramAPI:
-        self._server.start()
-        return self
+        super().__init__()
 
     def stop(self) -> None:
-        self._closing = True
-        self._server.stop()
-
-    def __enter__(self) -> FakeTelegramAPI:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
+        self._closing = True  # release long polls at once
+        super().stop()
 
     # -- test helpers ----------------------------------------------------------
 
@@ -210,16 +194,20 @@ class FakeTelegramAPI:
         with self._lock:
             self._failures.setdefault(method, []).append((error_code, description))
 
+    def _expect_calls(self, method: str, count: int) -> dict[str, Any]:
+        return {
+            "fetch": lambda: self.calls(method),
+            "done": lambda found: len(found) >= count,
+            "describe": lambda found: f"{method} called {len(found)} times, expected {count}; calls: {self.methods()}",
+        }
+
     async def wait_for_call(self, method: str, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
         """Await until ``method`` was called ``count`` times (calls arrive from other tasks)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.calls(method)
-            if len(found) >= count:
-                return found
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{method} called {len(found)} times, expected {count}; calls: {self.methods()}")
-            await asyncio.sleep(0.02)
+        return await await_for(**self._expect_calls(method, count), timeout=timeout)
+
+    def wait_calls(self, method: str, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Wait (blocking) until ``method`` was called ``count`` times, by another thread."""
+        return wait_for(**self._expect_calls(method, count), timeout=timeout)
 
     # -- routes ----------------------------------------------------------------
 
@@ -382,3 +370,35 @@ class FakeTelegramAPI:
             return _error(400, "Bad Request: invalid file_id")
         path, content = stored
         return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(content), "file_path": path}
+
+
+# -- updates as Telegram sends them, for tests ------------------------------------
+
+USER = {"id": 555, "is_bot": False, "first_name": "Siti", "last_name": "Rahayu", "language_code": "id"}
+CHAT = {"id": 555, "type": "private", "first_name": "Siti", "last_name": "Rahayu"}
+
+
+def message_update(update_id: int = 1, **content) -> dict:
+    return {
+        "update_id": update_id,
+        "message": {"message_id": 10 + update_id, "date": 1_700_000_000, "chat": CHAT, "from": USER, **content},
+    }
+
+
+def callback_update(update_id: int = 2, data: str = "report_trash") -> dict:
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"cbq-{update_id}",
+            "from": USER,
+            "chat_instance": "ci-1",
+            "data": data,
+            "message": {
+                "message_id": 77,
+                "date": 1_700_000_000,
+                "chat": CHAT,
+                "from": {"id": 123456, "is_bot": True, "first_name": "Kampung Bot"},
+                "text": "Pilih:",
+            },
+        },
+    }

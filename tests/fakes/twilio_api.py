@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.fakes.server import ServerThread
+from tests.fakes.server import FakeService
 
 API_VERSION = "2010-04-01"
 
@@ -36,10 +36,14 @@ def twilio_error(status: int, code: int, message: str) -> JSONResponse:
     )
 
 
-class FakeTwilioApi:
+ACCOUNT_SID = "AC" + "5eed" * 8
+AUTH_TOKEN = "fake-auth-token"
+
+
+class FakeTwilioApi(FakeService):
     """Fake ``POST /2010-04-01/Accounts/{sid}/Messages.json`` with failure injection."""
 
-    def __init__(self, account_sid: str = "AC" + "0" * 32, auth_token: str = "test-auth-token"):
+    def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN):
         self.account_sid = account_sid
         self.auth_token = auth_token
         self._lock = threading.Lock()
@@ -52,26 +56,7 @@ class FakeTwilioApi:
                 Route(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages/{{sid}}.json", self._fetch, methods=["GET"]),
             ]
         )
-        self._server = ServerThread(self.app)
-
-    # -- lifecycle ---------------------------------------------------------
-
-    def start(self) -> FakeTwilioApi:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> FakeTwilioApi:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
+        super().__init__()
 
     # -- test controls -----------------------------------------------------
 

@@ -1,0 +1,30 @@
+"""Shared by the end-to-end tests: waiting for the running bot to finish its work."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.app import App
+from db.models import Inbox, Outbox
+from tests.fakes.server import wait_for
+
+
+def count(app: App, model) -> int:
+    with app.sessions() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def _busy(app: App) -> tuple[int, int]:
+    """Inbox rows not yet processed, and outbox rows new or mid-send (a row waiting
+    for a retry after a failure does not count: it is parked, not in flight)."""
+    with app.sessions() as session:
+        unprocessed = session.scalar(select(func.count()).select_from(Inbox).where(Inbox.processed_at.is_(None)))
+        in_flight = session.scalar(select(func.count()).select_from(Outbox).where(
+            (Outbox.status == "sending") | ((Outbox.status == "pending") & (Outbox.attempts == 0))
+        ))
+    return unprocessed, in_flight
+
+
+def settle(app: App, timeout: float = 5.0) -> None:
+    """Wait until the worker has processed the inbox and sent what it could."""
+    wait_for(lambda: _busy(app), lambda busy: busy == (0, 0),
+             lambda busy: f"still busy: {busy[0]} inbox rows, {busy[1]} outbox rows", timeout)
