@@ -39,5 +39,5 @@ def build_app(settings: Settings, clock=None, catalog: Catalog | None = None) ->
     catalog = catalog or Catalog()
     clock = clock or SystemClock()
     router = Router(all_flows(), Lexicons(catalog), timedelta(hours=settings.idle_timeout_hours))
-    core = Core(sessions, catalog, router, clock, settings.default_language)
+    core = Core(engine, catalog, router, clock, settings.default_language)
     return App(settings, engine, sessions, catalog, core, clock)

@@ -11,8 +11,8 @@ import time
 from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.i18n import Catalog
@@ -40,11 +40,12 @@ _UPDATE_CONVERSATION = (
             data=bindparam("data"), updated_at=bindparam("updated_at"))
 )
 _INSERT_OUTBOX = insert(Outbox)
+_INSERT_INBOX = insert(Inbox)
 
 
 class Core:
-    def __init__(self, sessions: sessionmaker[Session], catalog: Catalog, router: Router, clock, default_language: str = "id"):
-        self.sessions = sessions
+    def __init__(self, engine: Engine, catalog: Catalog, router: Router, clock, default_language: str = "id"):
+        self.engine = engine
         self.catalog = catalog
         self.router = router
         self.lexicons: Lexicons = router.lexicons
@@ -56,78 +57,81 @@ class Core:
     def receive(self, msg: IncomingMessage) -> list[OutgoingMessage]:
         """Process a message now (console, simulate). Returns the replies written to the outbox."""
 
-        def work(session: Session) -> list[OutgoingMessage]:
-            if msg.external_id and not self._claim_inbox(session, msg):
+        def work(conn: Connection) -> list[OutgoingMessage]:
+            if msg.external_id and not self._claim_inbox(conn, msg):
                 return []
-            return self._process(session, msg)
+            return self._process(conn, msg)
 
         return self._retrying(work)
 
     def enqueue(self, msg: IncomingMessage) -> bool:
         """Store a webhook's message for the inbox worker. False when already seen."""
         try:
-            with self.sessions.begin() as session:
-                session.add(Inbox(external_id=msg.external_id, sender=join_sender(msg.channel, msg.address),
-                                  payload=msg.to_dict(), received_at=self.clock.now()))
+            with self.engine.begin() as conn:
+                conn.execute(_INSERT_INBOX, self._inbox_values(msg, processed=False))
             return True
         except IntegrityError:
             return False
 
     def process_inbox(self, limit: int = 100) -> int:
         """Process pending inbox rows in arrival order; each in its own transaction."""
-        with self.sessions() as session:
-            ids = session.scalars(select(Inbox.id).where(Inbox.processed_at.is_(None)).order_by(Inbox.id).limit(limit)).all()
+        with self.engine.connect() as conn:
+            ids = conn.scalars(select(Inbox.id).where(Inbox.processed_at.is_(None)).order_by(Inbox.id).limit(limit)).all()
 
-        def work(session: Session, inbox_id: int) -> int:
-            claimed = session.execute(
+        def work(conn: Connection, inbox_id: int) -> int:
+            claimed = conn.execute(
                 update(Inbox).where(Inbox.id == inbox_id, Inbox.processed_at.is_(None)).values(processed_at=self.clock.now())
             ).rowcount
             if claimed:
-                self._process(session, IncomingMessage.from_dict(session.get(Inbox, inbox_id).payload))
+                self._process(conn, IncomingMessage.from_dict(conn.scalar(select(Inbox.payload).where(Inbox.id == inbox_id))))
             return claimed
 
-        return sum(self._retrying(lambda session: work(session, inbox_id)) for inbox_id in ids)
+        return sum(self._retrying(lambda conn: work(conn, inbox_id)) for inbox_id in ids)
 
     def _retrying(self, work):
-        """Run `work(session)` in a transaction, again if another worker changed the
+        """Run `work(conn)` in a transaction, again if another worker changed the
         same conversation in the meantime (its optimistic version check failed)."""
         for attempt in range(1, _RETRIES + 1):
             try:
-                with self.sessions.begin() as session:
-                    return work(session)
+                with self.engine.begin() as conn:
+                    return work(conn)
             except StaleDataError:
                 log.info("conversation changed under us; retrying (%s)", attempt)
         raise RuntimeError("conversation kept changing; giving up")
 
     # -- the work --------------------------------------------------------------
-    def _claim_inbox(self, session: Session, msg: IncomingMessage) -> bool:
+    def _claim_inbox(self, conn: Connection, msg: IncomingMessage) -> bool:
+        """Record a delivery being processed now; False if it was seen before."""
         try:
-            with session.begin_nested():
-                now = self.clock.now()
-                session.add(Inbox(external_id=msg.external_id, sender=join_sender(msg.channel, msg.address),
-                                  payload=msg.to_dict(), received_at=now, processed_at=now))
+            with conn.begin_nested():
+                conn.execute(_INSERT_INBOX, self._inbox_values(msg, processed=True))
             return True
         except IntegrityError:
             return False
 
-    def _process(self, session: Session, msg: IncomingMessage) -> list[OutgoingMessage]:
+    def _inbox_values(self, msg: IncomingMessage, processed: bool) -> dict:
         now = self.clock.now()
-        found = load_info(session, msg.channel, msg.address)
+        return {"external_id": msg.external_id, "sender": join_sender(msg.channel, msg.address),
+                "payload": msg.to_dict(), "received_at": now, "processed_at": now if processed else None}
+
+    def _process(self, conn: Connection, msg: IncomingMessage) -> list[OutgoingMessage]:
+        now = self.clock.now()
+        found = load_info(conn, msg.channel, msg.address)
         if found is None:
-            create_identity(session, msg.channel, msg.address, now, self.default_language)
-            found = load_info(session, msg.channel, msg.address)
+            create_identity(conn, msg.channel, msg.address, now, self.default_language)
+            found = load_info(conn, msg.channel, msg.address)
         info, conv = found
         state = ConvState(conv.flow, conv.step, dict(conv.data or {}), conv.updated_at)
-        port = ResidentPort(session, info, self._kampung(session), now)
+        port = ResidentPort(conn, info, self._kampung(conn), now)
         pieces = self.router.handle(state, port, msg, now)
         resident_id = None if port.erased else info.id
         if port.erased:
-            erase_resident(session, info.id)
+            erase_resident(conn, info.id)
         else:
-            self._save_state(session, info.id, conv.version, state, now)
+            self._save_state(conn, info.id, conv.version, state, now)
         replies = [self.render(msg.channel, msg.address, port.info.language, piece) for piece in pieces]
         if replies:
-            session.connection().execute(_INSERT_OUTBOX, [
+            conn.execute(_INSERT_OUTBOX, [
                 {"resident_id": resident_id, "channel": msg.channel, "address": msg.address, "payload": out.to_dict(),
                  "status": "pending", "attempts": 0, "not_before": now, "created_at": now}
                 for out in replies
@@ -135,21 +139,21 @@ class Core:
         return replies
 
     @staticmethod
-    def _save_state(session: Session, resident_id: int, version: int | None, state: ConvState, now: datetime) -> None:
+    def _save_state(conn: Connection, resident_id: int, version: int | None, state: ConvState, now: datetime) -> None:
         """Insert the conversation, or update it if nobody else did since we read `version`."""
         values = {"flow": state.flow, "step": state.step, "data": state.data, "updated_at": now, "rid": resident_id}
         if version is None:
-            session.connection().execute(_INSERT_CONVERSATION, values)
+            conn.execute(_INSERT_CONVERSATION, values)
             return
-        changed = session.connection().execute(_UPDATE_CONVERSATION, {**values, "version": version}).rowcount
+        changed = conn.execute(_UPDATE_CONVERSATION, {**values, "version": version}).rowcount
         if not changed:
             raise StaleDataError("conversation was changed by another worker")
 
-    def _kampung(self, session: Session) -> KampungInfo:
+    def _kampung(self, conn: Connection) -> KampungInfo:
         """The kampung's shape changes rarely (`kampung init`); re-read it every 30 s."""
         info, expires = self._kampung_cache
         if info is None or time.monotonic() > expires:
-            info = load_kampung(session)
+            info = load_kampung(conn)
             self._kampung_cache = (info, time.monotonic() + KAMPUNG_TTL_SECONDS)
         return info
 

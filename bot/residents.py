@@ -1,8 +1,9 @@
 """Residents as the conversation sees them: identity lookup, the `ResidentPort`
 that applies flow effects to the database, and the kampung's shape.
 
-Reading a resident happens on every message, so it uses two lean Core queries;
-the ORM is used only when something changes (a new resident, an effect).
+Everything here runs on every message, so it speaks SQLAlchemy Core on a plain
+Connection with statements built once: the ORM's unit of work cost more than the
+queries themselves.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, insert, literal, select, union_all, update
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from bot.messages import join_sender
 from db.models import Conversation, Identity, Inbox, Kampung, Membership, Outbox, Paguyuban, Resident, RoleGrant, Rt
@@ -49,27 +50,26 @@ _INSERT_MEMBERSHIPS = insert(Membership).from_select(
 )
 
 
-def load_kampung(session: Session) -> KampungInfo:
-    kampung = session.scalars(select(Kampung).limit(1)).first()
-    rts = tuple(session.scalars(select(Rt.number).order_by(Rt.number)))
-    paguyuban = tuple(session.scalars(select(Paguyuban.name).order_by(Paguyuban.name)))
-    if kampung is None:
-        return KampungInfo("Kampung", "", "", rts, paguyuban)
-    return KampungInfo(kampung.name, kampung.kelurahan, kampung.rw, rts, paguyuban)
+def load_kampung(conn: Connection) -> KampungInfo:
+    kampung = conn.execute(select(Kampung.name, Kampung.kelurahan, Kampung.rw).limit(1)).first()
+    rts = tuple(conn.scalars(select(Rt.number).order_by(Rt.number)))
+    paguyuban = tuple(conn.scalars(select(Paguyuban.name).order_by(Paguyuban.name)))
+    name, kelurahan, rw = kampung or ("Kampung", "", "")
+    return KampungInfo(name, kelurahan, rw, rts, paguyuban)
 
 
-def load_info(session: Session, channel: str, address: str):
+def load_info(conn: Connection, channel: str, address: str):
     """The resident behind a channel address and the stored conversation row
     (`version` is None when there is none yet); None if the address is unknown."""
-    row = session.connection().execute(_RESIDENT_BY_ADDRESS, {"channel": channel, "address": address}).first()
+    row = conn.execute(_RESIDENT_BY_ADDRESS, {"channel": channel, "address": address}).first()
     if row is None:
         return None
-    return _info(session, row), row
+    return _info(conn, row), row
 
 
-def _info(session: Session, row) -> ResidentInfo:
+def _info(conn: Connection, row) -> ResidentInfo:
     groups, roles, channels = [], [], set()
-    for kind, value, rt in session.connection().execute(_DETAILS, {"rid": row.id}):
+    for kind, value, rt in conn.execute(_DETAILS, {"rid": row.id}):
         if kind == "p":
             groups.append(value)
         elif kind == "r":
@@ -83,26 +83,25 @@ def _info(session: Session, row) -> ResidentInfo:
     )
 
 
-def create_identity(session: Session, channel: str, address: str, now: datetime, language: str) -> int:
+def create_identity(conn: Connection, channel: str, address: str, now: datetime, language: str) -> int:
     """Record a new channel address, reusing the resident with the same phone number:
     WhatsApp, SMS (and a console session started with a phone number) share it, so a
     resident imported from CSV is recognised on any of them. Returns the resident id."""
     phone = address if channel in PHONE_CHANNELS or (channel == "console" and address.startswith("+")) else None
-    resident = session.scalars(select(Resident).where(Resident.phone == phone)).first() if phone else None
-    if resident is None:
-        resident = Resident(phone=phone, language=language, created_at=now, opted_out=False)
-        session.add(resident)
-        session.flush()
-    session.add(Identity(resident_id=resident.id, channel=channel, address=address))
-    session.flush()
-    return resident.id
+    resident_id = conn.scalar(select(Resident.id).where(Resident.phone == phone)) if phone else None
+    if resident_id is None:
+        resident_id = conn.execute(
+            insert(Resident).values(phone=phone, language=language, created_at=now, opted_out=False)
+        ).inserted_primary_key[0]
+    conn.execute(insert(Identity).values(resident_id=resident_id, channel=channel, address=address))
+    return resident_id
 
 
 class ResidentPort:
     """Applies flow effects to one resident inside the current transaction."""
 
-    def __init__(self, session: Session, info: ResidentInfo, kampung: KampungInfo, now: datetime):
-        self.session = session
+    def __init__(self, conn: Connection, info: ResidentInfo, kampung: KampungInfo, now: datetime):
+        self.conn = conn
         self.info = info
         self.kampung = kampung
         self.now = now
@@ -120,7 +119,7 @@ class ResidentPort:
                 values["name"] = effect.name
                 info = replace(info, name=effect.name)
             if effect.rt is not None:
-                values["rt_id"] = self.session.connection().execute(_RT_ID, {"number": effect.rt}).scalar_one()
+                values["rt_id"] = self.conn.execute(_RT_ID, {"number": effect.rt}).scalar_one()
                 info = replace(info, rt=effect.rt)
             if effect.language is not None:
                 values["language"] = effect.language
@@ -136,26 +135,26 @@ class ResidentPort:
         else:
             raise TypeError(f"unknown effect {effect!r}")
         if values:
-            self.session.connection().execute(_UPDATE_RESIDENT, {"rid": info.id, **values})
+            self.conn.execute(_UPDATE_RESIDENT, {"rid": info.id, **values})
         self.info = info
 
     def _set_memberships(self, names: tuple[str, ...]) -> tuple[str, ...]:
         known = tuple(sorted(set(names) & set(self.kampung.paguyuban)))
-        conn = self.session.connection()
+        conn = self.conn
         conn.execute(_DELETE_MEMBERSHIPS, {"rid": self.info.id})
         if known:
             conn.execute(_INSERT_MEMBERSHIPS, {"rid": self.info.id, "names": list(known)})
         return known
 
 
-def erase_resident(session: Session, resident_id: int) -> None:
+def erase_resident(conn: Connection, resident_id: int) -> None:
     """UU PDP erasure: the resident, their identities, memberships, roles and
     conversation, every message to them still stored, and the text of what they sent
     (inbox rows keep only their delivery id, so a late redelivery is still ignored)."""
-    senders = [join_sender(c, a) for c, a in session.execute(
+    senders = [join_sender(c, a) for c, a in conn.execute(
         select(Identity.channel, Identity.address).where(Identity.resident_id == resident_id))]
-    session.execute(update(Inbox).where(Inbox.sender.in_(senders)).values(payload={}, sender="erased"))
-    session.execute(delete(Outbox).where(Outbox.resident_id == resident_id))
+    conn.execute(update(Inbox).where(Inbox.sender.in_(senders)).values(payload={}, sender="erased"))
+    conn.execute(delete(Outbox).where(Outbox.resident_id == resident_id))
     for model in (Conversation, Membership, RoleGrant, Identity):
-        session.execute(delete(model).where(model.resident_id == resident_id))
-    session.execute(delete(Resident).where(Resident.id == resident_id))
+        conn.execute(delete(model).where(model.resident_id == resident_id))
+    conn.execute(delete(Resident).where(Resident.id == resident_id))
