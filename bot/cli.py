@@ -61,7 +61,7 @@ def cmd_simulate(args) -> int:
     app = _app(args)
     stream = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
     with stream:
-        errors = run(app, stream)
+        errors = run(app, stream, sys.stdout, sys.stderr)
     return 1 if errors else 0
 
 

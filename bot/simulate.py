@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from datetime import datetime
 from typing import IO
 
@@ -65,7 +64,7 @@ def save_clock(app: App, clock: ManualClock) -> None:
         session.merge(KeyValue(key=CLOCK_KEY, value=clock.now().isoformat()))
 
 
-def run(app: App, lines: IO[str], out: IO[str] = sys.stdout, err: IO[str] = sys.stderr) -> int:
+def run(app: App, lines: IO[str], out: IO[str], err: IO[str]) -> int:
     """Drive the bot from `lines`; returns the number of bad input lines."""
     clock = load_clock(app)
     app.core.clock = clock

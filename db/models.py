@@ -113,8 +113,6 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=0)
 
-    __mapper_args__ = {"version_id_col": version}
-
 
 class Inbox(Base):
     """Incoming messages as received; `external_id` makes redelivery a no-op."""

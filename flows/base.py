@@ -141,6 +141,8 @@ class Flow:
 
     id: str = ""
     first_step: str = ""
+    # Roles allowed in (handlers check them); empty: every resident.
+    roles: frozenset[str] = frozenset()
 
     def intro(self, ctx: FlowContext) -> list[Say]:
         """Messages said once when the flow starts, before its first prompt."""

@@ -240,7 +240,7 @@ class _Turn:
 
     def _enter(self, flow_id: str, step: str | None = None) -> bool:
         """Move to a flow (no prompt yet); refused, to the main menu, when roles forbid it."""
-        allowed = may_enter(flow_id, self.resident.info.roles)
+        allowed = may_enter(self.router.flows[flow_id], self.resident.info.roles)
         if not allowed:
             self.pending.append(Say("common.not_allowed"))
             flow_id, step = "help", None
