@@ -11,8 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import SystemClock
 from bot.core import Core
+from bot.feature_list import all_features
+from bot.features import Feature
 from bot.i18n import Catalog
 from bot.kampung_setup import ensure_kampung
+from bot.render import Renderer
 from bot.settings import Settings
 from db.session import make_engine, make_sessionmaker, upgrade_schema
 from flows.registry import all_flows
@@ -28,6 +31,7 @@ class App:
     catalog: Catalog
     core: Core
     clock: object
+    features: tuple[Feature, ...]
 
 
 def build_app(settings: Settings, clock=None, catalog: Catalog | None = None) -> App:
@@ -38,6 +42,8 @@ def build_app(settings: Settings, clock=None, catalog: Catalog | None = None) ->
         ensure_kampung(session)
     catalog = catalog or Catalog()
     clock = clock or SystemClock()
-    router = Router(all_flows(), Lexicons(catalog), timedelta(hours=settings.idle_timeout_hours))
-    core = Core(engine, catalog, router, clock, settings.default_language)
-    return App(settings, engine, sessions, catalog, core, clock)
+    lexicons = Lexicons(catalog)
+    features = all_features()
+    router = Router(all_flows(), lexicons, timedelta(hours=settings.idle_timeout_hours))
+    core = Core(engine, Renderer(catalog, lexicons), router, clock, features, settings.default_language)
+    return App(settings, engine, sessions, catalog, core, clock, features)

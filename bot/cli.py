@@ -7,6 +7,7 @@ import logging
 import sys
 
 from bot.app import App, build_app
+from bot.feature_list import all_features
 from bot.settings import SettingsError, load_settings
 
 
@@ -167,6 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="drive the bot with JSON lines (a file, or - for stdin)")
     p.add_argument("file")
     p.set_defaults(func=cmd_simulate)
+
+    for feature in all_features():
+        if feature.cli:
+            feature.cli(sub, _app)
     return parser
 
 

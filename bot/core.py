@@ -15,13 +15,14 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.i18n import Catalog
-from bot.messages import Choice, IncomingMessage, OutgoingMessage, join_sender
+from bot.features import Feature
+from bot.messages import IncomingMessage, OutgoingMessage, join_sender
+from bot.notify import Notifier
+from bot.render import Renderer
 from bot.residents import ResidentPort, create_identity, erase_resident, load_info, load_kampung
 from db.models import Conversation, Inbox, Outbox
-from flows.base import KampungInfo, Say
-from handlers.lexicon import Lexicons
-from handlers.router import ConvState, Piece, Router
+from flows.base import KampungInfo
+from handlers.router import ConvState, Router
 
 log = logging.getLogger(__name__)
 _RETRIES = 3
@@ -44,11 +45,13 @@ _INSERT_INBOX = insert(Inbox)
 
 
 class Core:
-    def __init__(self, engine: Engine, catalog: Catalog, router: Router, clock, default_language: str = "id"):
+    def __init__(self, engine: Engine, renderer: Renderer, router: Router, clock, features: tuple[Feature, ...] = (),
+                 default_language: str = "id"):
         self.engine = engine
-        self.catalog = catalog
+        self.renderer = renderer
+        self.notifier = Notifier(renderer)
         self.router = router
-        self.lexicons: Lexicons = router.lexicons
+        self.features = features
         self.clock = clock
         self.default_language = default_language
         self._kampung_cache: tuple[KampungInfo | None, float] = (None, 0.0)
@@ -122,14 +125,17 @@ class Core:
             found = load_info(conn, msg.channel, msg.address)
         info, conv = found
         state = ConvState(conv.flow, conv.step, dict(conv.data or {}), conv.updated_at)
-        port = ResidentPort(conn, info, self._kampung(conn), now)
+        port = ResidentPort(conn, info, self._kampung(conn), now, self.features, self.notifier)
         pieces = self.router.handle(state, port, msg, now)
         resident_id = None if port.erased else info.id
         if port.erased:
             erase_resident(conn, info.id)
         else:
             self._save_state(conn, info.id, conv.version, state, now)
-        replies = [self.render(msg.channel, msg.address, port.info.language, piece) for piece in pieces]
+        replies = [
+            self.renderer.message(msg.channel, msg.address, port.info.language, p.key, p.params, p.options, p.flow, p.step)
+            for p in pieces
+        ]
         if replies:
             conn.execute(_INSERT_OUTBOX, [
                 {"resident_id": resident_id, "channel": msg.channel, "address": msg.address, "payload": out.to_dict(),
@@ -157,14 +163,3 @@ class Core:
             self._kampung_cache = (info, time.monotonic() + KAMPUNG_TTL_SECONDS)
         return info
 
-    def render(self, channel: str, address: str, lang: str, piece: Piece) -> OutgoingMessage:
-        lexicon = self.lexicons.get(lang)
-        params = {k: self._param(lang, v) for k, v in piece.params.items()}
-        text = self.catalog.text(lang, piece.key, **params)
-        choices = [Choice(o.id, lexicon.label(o)) for o in piece.options]
-        return OutgoingMessage(channel, address, text, choices, flow=piece.flow, step=piece.step)
-
-    def _param(self, lang: str, value):
-        if isinstance(value, Say):
-            return self.catalog.text(lang, value.key, **{k: self._param(lang, v) for k, v in value.params.items()})
-        return value

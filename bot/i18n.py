@@ -4,7 +4,8 @@ Each catalogue has `messages` (key -> text with `{placeholders}`), `synonyms`
 (choice id -> words a person might type for it), `words` (global commands such as
 menu/batal) and `intents` (flow id -> words that reveal it in free text); these
 three are matched across all catalogues, since people mix languages.
-Indonesian is the reference and the fallback for any missing key.
+Indonesian is the reference and the fallback for any missing key. A feature keeps
+its texts in `locales/<lang>.<feature>.yaml`, merged into `<lang>`.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ class Catalog:
         self.languages: dict[str, dict[str, Any]] = {}
         for path in sorted(locales_dir.glob("*.yaml")):
             with path.open(encoding="utf-8") as fh:
-                self.languages[path.stem] = yaml.safe_load(fh) or {}
+                _merge(self.languages.setdefault(path.name.split(".")[0], {}), yaml.safe_load(fh) or {})
         self._merged_cache: dict[tuple[str, str], dict[str, list[str]]] = {}
         if REFERENCE not in self.languages:
             raise RuntimeError(f"missing reference catalogue {REFERENCE}.yaml in {locales_dir}")
@@ -68,3 +69,16 @@ class Catalog:
             key: {name for _, name, _, _ in string.Formatter().parse(text) if name}
             for key, text in self._section(lang, "messages").items()
         }
+
+
+def _merge(into: dict[str, Any], catalogue: dict[str, Any]) -> None:
+    """Add one file's sections to a language: messages by key, word lists extended."""
+    for section, entries in catalogue.items():
+        target = into.setdefault(section, {})
+        for key, value in (entries or {}).items():
+            if section == "messages":
+                if key in target:
+                    raise RuntimeError(f"message key {key!r} defined twice")
+                target[key] = value
+            else:
+                target.setdefault(key, []).extend(value or [])

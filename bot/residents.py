@@ -15,7 +15,9 @@ from sqlalchemy.engine import Connection
 
 from bot.messages import join_sender
 from db.models import Conversation, Identity, Inbox, Kampung, Membership, Outbox, Paguyuban, Resident, RoleGrant, Rt
-from flows.base import EraseMe, KampungInfo, RecordConsent, ResidentInfo, SetOptOut, UpdateProfile
+from bot.features import EffectContext, Feature, Store
+from bot.notify import Notifier
+from flows.base import EraseMe, KampungInfo, RecordConsent, ResidentInfo, Say, SetOptOut, UpdateProfile
 
 PHONE_CHANNELS = ("whatsapp", "sms")
 
@@ -100,14 +102,26 @@ def create_identity(conn: Connection, channel: str, address: str, now: datetime,
 class ResidentPort:
     """Applies flow effects to one resident inside the current transaction."""
 
-    def __init__(self, conn: Connection, info: ResidentInfo, kampung: KampungInfo, now: datetime):
+    def __init__(self, conn: Connection, info: ResidentInfo, kampung: KampungInfo, now: datetime,
+                 features: tuple[Feature, ...] = (), notifier: Notifier | None = None):
         self.conn = conn
         self.info = info
         self.kampung = kampung
         self.now = now
         self.erased = False
+        self.store = Store(features, conn, info, now)
+        self._feature_effects = {t: h for f in features for t, h in f.effects.items()}
+        self._notifier = notifier
 
-    def apply(self, effect) -> None:
+    def apply(self, effect) -> list[Say]:
+        """Apply a flow's effect; returns what the feature has to say about it."""
+        handler = self._feature_effects.get(type(effect))
+        if handler is not None:
+            return handler(EffectContext(self.conn, self.info, self.now, self._notifier), effect) or []
+        self._apply_profile(effect)
+        return []
+
+    def _apply_profile(self, effect) -> None:
         """Write the change with Core statements and update `info` to match, so the
         rest of the turn sees it without re-reading."""
         if isinstance(effect, EraseMe):

@@ -73,7 +73,7 @@ class Services:
                 await channel.stop()
 
     def _scheduler(self) -> AsyncIOScheduler:
-        due = DueTasks()
+        due = DueTasks.of(self.app)
         scheduler = AsyncIOScheduler(timezone=self.app.settings.timezone)
         scheduler.add_job(lambda: due.run(self.app.clock.now()), "interval", seconds=30, id="due", max_instances=1)
         scheduler.add_job(self.worker.dispatcher.recover, "interval", minutes=1, id="recover", max_instances=1)

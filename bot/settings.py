@@ -20,6 +20,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///kampung.db"
+    data_dir: Path = Path("data")
     public_base_url: str = ""
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
@@ -69,6 +70,7 @@ class Settings:
 
 _FIELDS = {
     "DATABASE_URL": ("database_url", str),
+    "DATA_DIR": ("data_dir", Path),
     "PUBLIC_BASE_URL": ("public_base_url", lambda v: v.rstrip("/")),
     "TWILIO_ACCOUNT_SID": ("twilio_account_sid", str),
     "TWILIO_AUTH_TOKEN": ("twilio_auth_token", str),

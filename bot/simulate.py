@@ -81,7 +81,7 @@ def run(app: App, lines: IO[str], out: IO[str], err: IO[str]) -> int:
         return "simulated"
 
     dispatcher = Dispatcher(app.sessions, {channel: emit for channel in CHANNELS}, clock)
-    due = DueTasks()
+    due = DueTasks.of(app)
     errors = 0
 
     async def main() -> None:

@@ -43,7 +43,8 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 def upgrade_schema(engine: Engine) -> None:
-    """Bring the database to the newest Alembic revision."""
+    """Bring the database to the newest Alembic revision of every branch (each feature
+    keeps its tables on a branch of its own, off the initial schema)."""
     from alembic import command
     from alembic.config import Config
 
@@ -51,4 +52,4 @@ def upgrade_schema(engine: Engine) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")

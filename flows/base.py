@@ -85,7 +85,8 @@ class SetOptOut:
     opted_out: bool
 
 
-Effect = UpdateProfile | RecordConsent | EraseMe | SetOptOut
+# Features add their own effect types (see bot.features).
+Effect = Any
 
 
 @dataclass
@@ -130,10 +131,14 @@ class KampungInfo:
 
 @dataclass
 class FlowContext:
+    """What a step sees. `store` holds each feature's read-only view of its data
+    (`ctx.store.reports.mine()`); changes go back as effects."""
+
     resident: ResidentInfo
     kampung: KampungInfo
     data: dict[str, Any]
     now: datetime
+    store: Any = None
 
 
 class Flow:

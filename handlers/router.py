@@ -58,7 +58,10 @@ class ResidentPort(Protocol):
     @property
     def kampung(self) -> KampungInfo: ...
 
-    def apply(self, effect: Effect) -> None: ...
+    @property
+    def store(self) -> Any: ...
+
+    def apply(self, effect: Effect) -> list[Say]: ...
 
 
 class Router:
@@ -88,7 +91,8 @@ class _Turn:
         return self.router.lexicons.get(self.resident.info.language)
 
     def ctx(self) -> FlowContext:
-        return FlowContext(self.resident.info, self.resident.kampung, self.state.data.setdefault("vars", {}), self.now)
+        return FlowContext(self.resident.info, self.resident.kampung, self.state.data.setdefault("vars", {}), self.now,
+                           self.resident.store)
 
     def flow(self) -> Flow:
         return self.router.flows[self.state.flow]
@@ -225,7 +229,7 @@ class _Turn:
     # -- applying outcomes ---------------------------------------------------
     def _apply(self, outcome: Outcome) -> None:
         for effect in outcome.effects:
-            self.resident.apply(effect)
+            self.pending.extend(self.resident.apply(effect))
         self.pending.extend(outcome.say)
         if outcome.end:
             self.state.flow, self.state.step, self.state.data = None, None, {}

@@ -1,30 +1,42 @@
-"""Work that becomes due at a time: the one hook both the APScheduler job (real time)
-and `kampung simulate`'s clock lines (simulated time) call.
+"""Work that becomes due at a time (reminders, scheduled announcements): the one hook
+that both the APScheduler job (real time) and `kampung simulate`'s clock lines
+(simulated time) call.
 
-Each task looks for due rows in the database and handles them, writing any messages
-to the outbox; the dispatcher sends them. Later features register their tasks here.
+Each feature's task looks for due rows in the database, handles them and writes any
+messages to the outbox, in its own transaction; the dispatcher sends them. Due work
+lives in database rows, so it survives a restart, and only the one process that runs
+the scheduler (`kampung run`) or the simulator runs it.
 """
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Callable
+
+from sqlalchemy.engine import Engine
+
+from bot.features import DueTask
+from bot.notify import Notifier
 
 log = logging.getLogger(__name__)
 
-DueTask = Callable[[datetime], int]
-
 
 class DueTasks:
-    def __init__(self, tasks: list[DueTask] | None = None):
-        self.tasks: list[DueTask] = list(tasks or [])
+    def __init__(self, engine: Engine, notifier: Notifier, tasks: tuple[DueTask, ...]):
+        self.engine = engine
+        self.notifier = notifier
+        self.tasks = tasks
 
     def run(self, now: datetime) -> int:
         """Run every task for `now`; one failing task does not stop the others."""
         done = 0
         for task in self.tasks:
             try:
-                done += task(now)
+                with self.engine.begin() as conn:
+                    done += task(conn, self.notifier, now)
             except Exception:
                 log.exception("due task %s failed", getattr(task, "__name__", task))
         return done
+
+    @classmethod
+    def of(cls, app) -> DueTasks:
+        return cls(app.engine, app.core.notifier, tuple(t for f in app.features for t in f.due_tasks))

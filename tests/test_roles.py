@@ -37,14 +37,16 @@ class RtTools(Flow):
 class Port:
     roles: tuple = ()
     kampung: KampungInfo = KAMPUNG
+    store: object = None
     effects: list = field(default_factory=list)
 
     @property
     def info(self) -> ResidentInfo:
         return ResidentInfo(1, "Bu Sri", "01", "id", (), self.roles, True, False, "+6281234567001", ("whatsapp",))
 
-    def apply(self, effect) -> None:
+    def apply(self, effect) -> list:
         self.effects.append(effect)
+        return []
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,17 @@
 """Alembic environment: runs on the connection handed over by db.session.upgrade_schema,
 or on DATABASE_URL when invoked through the alembic command line."""
+import importlib
+import pkgutil
+
 from alembic import context
 
+import db
 from db.models import Base
+
+# Every model module in db/ (features add their own), so autogenerate sees all tables.
+for module in pkgutil.iter_modules(db.__path__):
+    if module.name not in ("migrations", "session"):
+        importlib.import_module(f"db.{module.name}")
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,0 +1,68 @@
+"""Features (reports, businesses, surveys, events) plug into the core here.
+
+A feature brings, besides its flow in `flows/` and its texts in `locales/`:
+- `reads`: a per-turn, read-only view of its data that flows see as `ctx.store.<name>`
+  (flows stay free of I/O: they call plain methods and get plain values back);
+- `effects`: handlers for the effect types its flows return, run inside the message's
+  transaction; a handler may return `Say`s for the resident (a ticket number, say);
+- `due_tasks`: work that becomes due at a time (reminders), run by the scheduler and by
+  `kampung simulate`'s clock lines;
+- `cli`: its desk commands.
+Features are listed in `bot.feature_list`.
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from sqlalchemy.engine import Connection
+
+from bot.notify import Notifier
+from flows.base import ResidentInfo, Say
+
+
+@dataclass(frozen=True)
+class EffectContext:
+    """What an effect handler may use: the transaction, the resident, the time, and
+    the notifier for messages to other residents (written to the same outbox)."""
+
+    conn: Connection
+    resident: ResidentInfo
+    now: datetime
+    notifier: Notifier
+
+
+EffectHandler = Callable[[EffectContext, Any], "list[Say] | None"]
+# A due task runs in its own transaction and returns how many things it handled.
+DueTask = Callable[[Connection, Notifier, datetime], int]
+# Adds the feature's subcommands; `make_app(args)` builds the App from the CLI's settings.
+CliRegistrar = Callable[[argparse._SubParsersAction, Callable], None]
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    reads: Callable[[Connection, ResidentInfo, datetime], Any] | None = None
+    effects: dict[type, EffectHandler] = field(default_factory=dict)
+    due_tasks: tuple[DueTask, ...] = ()
+    cli: CliRegistrar | None = None
+
+
+class Store:
+    """`ctx.store`: each feature's read view, built on first use in a turn."""
+
+    def __init__(self, features: tuple[Feature, ...], conn: Connection, resident: ResidentInfo, now: datetime):
+        self._factories = {f.name: f.reads for f in features if f.reads}
+        self._conn, self._resident, self._now = conn, resident, now
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            factory = self._factories[name]
+        except KeyError:
+            raise AttributeError(name) from None
+        view = factory(self._conn, self._resident, self._now)
+        setattr(self, name, view)
+        return view
+
