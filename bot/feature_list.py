@@ -1,8 +1,14 @@
 """Every feature the bot has (see bot.features). A new feature is a module plus a line here."""
 from __future__ import annotations
 
+import importlib
+
 from bot.features import Feature
+
+FEATURE_MODULES = [
+]
 
 
 def all_features() -> tuple[Feature, ...]:
-    return ()
+    """Each module in FEATURE_MODULES exposes `FEATURE`."""
+    return tuple(importlib.import_module(name).FEATURE for name in FEATURE_MODULES)

@@ -2,8 +2,9 @@
 
 Each catalogue has `messages` (key -> text with `{placeholders}`), `synonyms`
 (choice id -> words a person might type for it), `words` (global commands such as
-menu/batal) and `intents` (flow id -> words that reveal it in free text); these
-three are matched across all catalogues, since people mix languages.
+menu/batal), `prefixes` (commands followed by an argument: "cari keripik") and
+`intents` (flow id -> words that reveal it in free text); these are matched across
+all catalogues, since people mix languages.
 Indonesian is the reference and the fallback for any missing key. A feature keeps
 its texts in `locales/<lang>.<feature>.yaml`, merged into `<lang>`.
 """
@@ -49,6 +50,10 @@ class Catalog:
 
     def intents(self, lang: str) -> dict[str, list[str]]:
         return self._merged(lang, "intents")
+
+    def section(self, lang: str, name: str) -> dict[str, list[str]]:
+        """Any word-list section (e.g. `prefixes`), merged across catalogues."""
+        return self._merged(lang, name)
 
     def _merged(self, lang: str, section: str) -> dict[str, list[str]]:
         """A section of the resident's language first, then every other catalogue's:

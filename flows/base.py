@@ -148,13 +148,16 @@ class Flow:
     first_step: str = ""
     # Roles allowed in (handlers check them); empty: every resident.
     roles: frozenset[str] = frozenset()
+    # Global words (catalogue `words`/`prefixes` keys) this flow reacts to, via `command`.
+    commands: frozenset[str] = frozenset()
 
     def intro(self, ctx: FlowContext) -> list[Say]:
         """Messages said once when the flow starts, before its first prompt."""
         return []
 
-    def command(self, word: str, ctx: FlowContext) -> Outcome:
-        """React to a global word this flow owns (see handlers.router.COMMAND_FLOWS)."""
+    def command(self, word: str, ctx: FlowContext, argument: str = "") -> Outcome:
+        """React to one of `commands`. `argument` is what followed a prefix command
+        ("cari keripik" -> "keripik"), empty for a word said on its own."""
         raise KeyError(word)
 
     def prompt(self, step: str, ctx: FlowContext) -> Prompt:

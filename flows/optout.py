@@ -11,8 +11,9 @@ from flows.base import Answer, Flow, FlowContext, Option, Outcome, Prompt, Say, 
 class OptoutFlow(Flow):
     id = "optout"
     first_step = "stopped"
+    commands = frozenset({"stop", "start"})
 
-    def command(self, word: str, ctx: FlowContext) -> Outcome:
+    def command(self, word: str, ctx: FlowContext, argument: str = "") -> Outcome:
         if word == "stop":
             return Outcome(goto="stopped", effects=[SetOptOut(True)])
         return Outcome([Say("optout.resumed")], switch="help", effects=[SetOptOut(False)])

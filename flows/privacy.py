@@ -16,8 +16,9 @@ EDIT_FIELDS = ("edit_name", "edit_rt", "edit_paguyuban", "language")
 class PrivacyFlow(Flow):
     id = "privacy"
     first_step = "show"
+    commands = frozenset(COMMAND_STEPS)
 
-    def command(self, word: str, ctx: FlowContext) -> Outcome:
+    def command(self, word: str, ctx: FlowContext, argument: str = "") -> Outcome:
         return Outcome(goto=COMMAND_STEPS[word])
 
     def prompt(self, step: str, ctx: FlowContext) -> Prompt:

@@ -15,6 +15,9 @@ def all_flows() -> dict[str, Flow]:
         HelpFlow(),
         PrivacyFlow(),
         OptoutFlow(),
-        *(UpcomingFlow(flow_id) for flow_id in ("business", "report", "survey", "events")),
+        UpcomingFlow("business"),
+        UpcomingFlow("report"),
+        UpcomingFlow("survey"),
+        UpcomingFlow("events"),
     ]
     return {flow.id: flow for flow in flows}

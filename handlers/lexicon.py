@@ -15,7 +15,19 @@ class Lexicon:
         self.intents = {
             flow_id: [tuple(normalize(w).split()) for w in ws] for flow_id, ws in catalog.intents(lang).items()
         }
+        # Longest first, so "ada yang jual" wins over "ada".
+        self.prefixes = sorted(
+            ((normalize(w), cmd) for cmd, ws in catalog.section(lang, "prefixes").items() for w in ws),
+            key=lambda item: len(item[0]), reverse=True,
+        )
         self._candidates: dict[tuple, Candidate] = {}
+
+    def prefixed(self, norm: str) -> tuple[str, str] | None:
+        """("search", "keripik") for "cari keripik": a command that takes the rest as argument."""
+        for prefix, command in self.prefixes:
+            if norm == prefix or norm.startswith(prefix + " "):
+                return command, norm[len(prefix):].strip()
+        return None
 
     def label(self, option: Option) -> str:
         if option.key:

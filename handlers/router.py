@@ -17,15 +17,6 @@ from handlers.lexicon import Lexicons
 from handlers.roles import may_enter
 from handlers.understanding import clean, match_choice, match_word, normalize, score_intents
 
-# Global words that belong to a flow rather than to the engine.
-COMMAND_FLOWS = {
-    "stop": "optout",
-    "start": "optout",
-    "mydata": "privacy",
-    "edit": "privacy",
-    "erase": "privacy",
-    "language": "privacy",
-}
 # Telegram-style commands, matched before any fuzzy matching.
 SLASH_COMMANDS = {"/start": "menu", "/menu": "menu", "/bantuan": "help", "/help": "help", "/batal": "cancel"}
 # Words a resident who has not consented yet may still use.
@@ -69,6 +60,8 @@ class Router:
         self.flows = flows
         self.lexicons = lexicons
         self.idle_timeout = idle_timeout
+        # Global words owned by a flow (Flow.commands) rather than by the engine.
+        self.command_flows = {word: flow.id for flow in flows.values() for word in flow.commands}
 
     def handle(self, state: ConvState, resident: ResidentPort, msg: IncomingMessage, now: datetime) -> list[Piece]:
         return _Turn(self, state, resident, now).run(msg)
@@ -125,6 +118,8 @@ class _Turn:
             return self.pieces
 
         prompt = self.flow().prompt(self.state.step, self.ctx())
+        if prompt.intents and (found := self.lexicon.prefixed(norm)):
+            return self._command(*found)
         if images and not prompt.accepts_media and not norm:
             self.pending.append(Say("media.photo_not_needed"))
             self._show(prompt)
@@ -161,11 +156,8 @@ class _Turn:
     # -- global words ------------------------------------------------------
     def _global(self, word: str, msg: IncomingMessage) -> list[Piece]:
         consented = self.resident.info.consented
-        if word in COMMAND_FLOWS:
-            if self._enter(COMMAND_FLOWS[word]):
-                self._apply(self.flow().command(word, self.ctx()))
-            else:
-                self._switch("help")
+        if word in self.router.command_flows:
+            self._command(word)
         elif self.state.flow == "onboarding" and word in ("menu", "cancel"):
             self.pending.append(Say("onboarding.finish_first"))
             self._reprompt_or_start(msg)
@@ -185,6 +177,14 @@ class _Turn:
         else:  # menu, cancel
             if word == "cancel" and self.state.flow not in (None, "help"):
                 self.pending.append(Say("common.cancelled"))
+            self._switch("help")
+        return self.pieces
+
+    def _command(self, word: str, argument: str = "") -> list[Piece]:
+        """A global word owned by a flow: enter that flow and let it react."""
+        if self._enter(self.router.command_flows[word]):
+            self._apply(self.flow().command(word, self.ctx(), argument))
+        else:
             self._switch("help")
         return self.pieces
 

@@ -17,8 +17,8 @@ from handlers.understanding import normalize
 CATALOG = Catalog()
 LANGS = sorted(CATALOG.languages)
 OTHERS = [lang for lang in LANGS if lang != REFERENCE]
-SECTIONS = ("messages", "synonyms", "words", "intents")
-WORD_SECTIONS = ("synonyms", "words", "intents")
+SECTIONS = ("messages", "synonyms", "words", "prefixes", "intents")
+WORD_SECTIONS = ("synonyms", "words", "prefixes", "intents")
 
 
 def _section(lang: str, section: str) -> dict:
