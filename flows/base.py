@@ -35,6 +35,14 @@ class Say:
 
 
 @dataclass(frozen=True)
+class When:
+    """A time as a message placeholder: rendered in the reader's language and the
+    kampung's time zone ("Sabtu, 28 November 2026 pukul 19.30 WIB")."""
+
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Prompt:
     """What a step asks. `multi` lets the resident pick several options at once;
     `free_text` lets an answer that matches no option through to the flow;

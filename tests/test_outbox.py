@@ -42,3 +42,19 @@ async def test_rows_left_mid_send_by_a_crash_are_not_resent(kampung, app, clock)
 
 def test_whatsapp_bold_becomes_telegram_html():
     assert to_html("Ini *Kampung Bot* <3 & kamu") == "Ini <b>Kampung Bot</b> &lt;3 &amp; kamu"
+
+
+def test_times_render_in_the_readers_language_and_wib(app):
+    from datetime import datetime, timezone
+
+    from flows.base import Say, When
+
+    when = When(datetime(2026, 11, 28, 12, 30, tzinfo=timezone.utc))
+    render = app.core.renderer.message
+    assert render("console", "x", "id", "time.when", {"date": "d", "time": "t", "zone": "z"}).text == "d pukul t z"
+    assert render("console", "x", "id", "privacy.edit_name", {"name": when}).text.startswith(
+        "Nama sekarang: Sabtu, 28 November 2026 pukul 19.30 WIB")
+    assert "Saturday, 28 November 2026 at 19:30 WIB" in render("console", "x", "en", "privacy.edit_name", {"name": when}).text
+    assert "Sabtu" in render("console", "x", "jv", "privacy.show", {
+        "name": when, "phone": "-", "rt": "-", "rw": "-", "paguyuban": "-", "channels": "-",
+        "announcements": Say("privacy.announcements_on")}).text
