@@ -6,6 +6,10 @@ import importlib
 from bot.features import Feature
 
 FEATURE_MODULES = [
+    "bot.reports",
+    "bot.events",
+    "bot.businesses",
+    "bot.surveys",
 ]
 
 

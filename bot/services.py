@@ -43,6 +43,7 @@ class Services:
         for channel in self.channels:
             for name in channel.names:
                 self.worker.dispatcher.senders[name] = channel.send
+            self.worker.photos.downloaders[channel.media_prefix] = channel.download
 
     def web_app(self, with_scheduler: bool = False):
         routes = [route for channel in self.channels for route in channel.routes()]

@@ -1,4 +1,6 @@
 """The background loop of a bot process: process the inbox, then dispatch the outbox.
+Photos residents sent with their reports are fetched beside the loop, one batch at a
+time, so a slow download never holds up a reply.
 
 Webhook routes and the Telegram poller only call `enqueue`, which stores the message
 and wakes the loop; the loop also polls once a second to pick up rows written by
@@ -9,6 +11,7 @@ import asyncio
 import logging
 
 from bot.app import App
+from bot.media import PhotoFetcher
 from bot.messages import IncomingMessage
 from bot.outbox import Dispatcher, Sender
 
@@ -19,8 +22,10 @@ class Worker:
     def __init__(self, app: App, senders: dict[str, Sender], poll_seconds: float = 1.0):
         self.app = app
         self.dispatcher = Dispatcher(app.sessions, senders, app.clock)
+        self.photos = PhotoFetcher(app.engine, app.settings.data_dir, app.clock)
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        self._photo_task: asyncio.Task | None = None
 
     async def enqueue(self, msg: IncomingMessage) -> bool:
         fresh = await asyncio.to_thread(self.app.core.enqueue, msg)
@@ -30,15 +35,27 @@ class Worker:
     async def run_once(self) -> None:
         await asyncio.to_thread(self.app.core.process_inbox)
         await self.dispatcher.dispatch()
+        if self._photo_task is None or self._photo_task.done():
+            self._photo_task = asyncio.create_task(self._fetch_photos())
+
+    async def _fetch_photos(self) -> None:
+        try:
+            await self.photos.fetch_pending()
+        except Exception:
+            log.exception("photo fetch pass failed; retrying")
 
     async def run(self) -> None:
-        while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("worker pass failed; retrying")
+        try:
+            while True:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+                try:
+                    await self.run_once()
+                except Exception:
+                    log.exception("worker pass failed; retrying")
+        finally:
+            if self._photo_task is not None:
+                self._photo_task.cancel()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from bot.messages import Location, Media
 
@@ -112,6 +112,9 @@ class Outcome:
     switch_step: str | None = None
     effects: list[Effect] = field(default_factory=list)
     end: bool = False
+    # With `switch`: the resident's words that chose the new flow ("lampu jalan mati di
+    # gang 3"); a flow with the command "opened_with" gets them through `command`.
+    switch_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,9 @@ class FlowContext:
     data: dict[str, Any]
     now: datetime
     store: Any = None
+    # pick(text, options) -> option id or None: match words as an answer is matched,
+    # in the resident's language (for a command's argument: "ingatkan ... KUR").
+    pick: Callable[[str, tuple[Option, ...]], str | None] | None = None
 
 
 class Flow:
@@ -158,6 +164,8 @@ class Flow:
     roles: frozenset[str] = frozenset()
     # Global words (catalogue `words`/`prefixes` keys) this flow reacts to, via `command`.
     commands: frozenset[str] = frozenset()
+    # What "batal" says; flows that save as they go must not claim nothing was kept.
+    cancel_key: str = "common.cancelled"
 
     def intro(self, ctx: FlowContext) -> list[Say]:
         """Messages said once when the flow starts, before its first prompt."""

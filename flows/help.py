@@ -26,9 +26,10 @@ class HelpFlow(Flow):
         raise KeyError(step)
 
     def answer(self, step: str, ctx: FlowContext, answer: Answer) -> Outcome:
-        target = answer.choice_id or answer.intent
-        if target:
-            return Outcome(switch=target)
+        if answer.choice_id:
+            return Outcome(switch=answer.choice_id)
+        if answer.intent:
+            return Outcome(switch=answer.intent, switch_text=answer.text)
         if answer.candidates:
             ctx.data["candidates"] = list(answer.candidates)
             return Outcome(goto="clarify")

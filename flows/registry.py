@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from flows.base import Flow
+from flows.business import BusinessFlow
+from flows.events import EventsFlow
 from flows.help import HelpFlow
 from flows.onboarding import OnboardingFlow
 from flows.optout import OptoutFlow
 from flows.privacy import PrivacyFlow
-from flows.upcoming import UpcomingFlow
+from flows.report import ReportFlow
+from flows.survey import SurveyFlow
 
 
 def all_flows() -> dict[str, Flow]:
@@ -15,9 +18,9 @@ def all_flows() -> dict[str, Flow]:
         HelpFlow(),
         PrivacyFlow(),
         OptoutFlow(),
-        UpcomingFlow("business"),
-        UpcomingFlow("report"),
-        UpcomingFlow("survey"),
-        UpcomingFlow("events"),
+        BusinessFlow(),
+        ReportFlow(),
+        SurveyFlow(),
+        EventsFlow(),
     ]
     return {flow.id: flow for flow in flows}

@@ -17,6 +17,8 @@ from handlers.lexicon import Lexicons
 from handlers.roles import may_enter
 from handlers.understanding import clean, match_choice, match_word, normalize, score_intents
 
+# The command a flow declares to receive the free text that opened it from the menu.
+OPENED_WITH = "opened_with"
 # Telegram-style commands, matched before any fuzzy matching.
 SLASH_COMMANDS = {"/start": "menu", "/menu": "menu", "/bantuan": "help", "/help": "help", "/batal": "cancel"}
 # Words a resident who has not consented yet may still use.
@@ -85,7 +87,10 @@ class _Turn:
 
     def ctx(self) -> FlowContext:
         return FlowContext(self.resident.info, self.resident.kampung, self.state.data.setdefault("vars", {}), self.now,
-                           self.resident.store)
+                           self.resident.store, self._pick)
+
+    def _pick(self, text: str, options: tuple[Option, ...]) -> str | None:
+        return match_choice(text, self.lexicon.candidates(list(options))).id
 
     def flow(self) -> Flow:
         return self.router.flows[self.state.flow]
@@ -176,7 +181,7 @@ class _Turn:
             self._reprompt_or_start(msg)
         else:  # menu, cancel
             if word == "cancel" and self.state.flow not in (None, "help"):
-                self.pending.append(Say("common.cancelled"))
+                self.pending.append(Say(self.flow().cancel_key))
             self._switch("help")
         return self.pieces
 
@@ -234,6 +239,12 @@ class _Turn:
         if outcome.end:
             self.state.flow, self.state.step, self.state.data = None, None, {}
             self._flush()
+        elif outcome.switch and outcome.switch_text and OPENED_WITH in self.router.flows[outcome.switch].commands:
+            self._flush()
+            if self._enter(outcome.switch):
+                self._apply(self.flow().command(OPENED_WITH, self.ctx(), outcome.switch_text))
+            else:
+                self._ask()
         elif outcome.switch:
             self._switch(outcome.switch, outcome.switch_step)
         else:

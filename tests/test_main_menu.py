@@ -33,11 +33,11 @@ def test_unclear_text_asks_with_choices(sri):
 def test_ambiguous_text_asks_back_instead_of_guessing(sri):
     sri.says("rapat soal usaha").hears("Maksudnya yang mana?").offers(
         "Usaha saya / daftar usaha (UMKM)", "Jadwal acara & pengingat").at("help", "clarify")
-    sri.says("1").at("business", "notice")
+    sri.says("1").at("business", "home")
 
 
 def test_cancel_and_menu_work_everywhere(sri):
-    sri.says("lapor").at("report", "notice")
+    sri.says("lapor").at("report", "category")
     sri.says("batal").hears("dibatalkan").at("help", "menu")
     sri.says("data saya").at("privacy", "show")
     sri.says("menu").at("help", "menu")
@@ -95,4 +95,10 @@ def test_road_words_are_reports_not_selling(sri, text):
 
 def test_clarify_question_still_understands_free_text(sri):
     sri.says("rapat soal usaha").at("help", "clarify")
-    sri.says("lampu jalan mati").at("report", "notice")
+    assert sri.says("lampu jalan mati").messages[-1]["flow"] == "report"
+
+
+def test_free_text_at_the_menu_carries_into_the_report(sri):
+    replies = sri.says("lampu jalan mati di gang 3")
+    assert replies.messages[-1]["flow"] == "report"
+    assert replies.messages[-1]["step"] != "category"  # the category was read from the words

@@ -281,6 +281,13 @@ class TelegramChannel:
             # Redelivered or stale queries can't be answered any more; harmless.
             log.warning("answerCallbackQuery %s failed: %s", callback_query_id, exc)
 
+    media_prefix = FILE_PREFIX
+
+    async def download(self, ref: str) -> bytes:
+        """The file behind a ``telegram-file:<file_id>`` reference (getFile, then the file URL)."""
+        file = await self.bot.get_file(ref.removeprefix(FILE_PREFIX))
+        return bytes(await file.download_as_bytearray())
+
     async def send(self, out: OutgoingMessage) -> str:
         """Send one message; returns Telegram's message_id. Errors propagate for the outbox to retry."""
         chat_id = _chat_id(out.address)

@@ -12,6 +12,7 @@ import math
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl
 
+import httpx
 from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,6 +30,7 @@ WEBHOOK_PATH = "/webhooks/twilio"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 HTTP_TIMEOUT_SECONDS = 30.0
 WHATSAPP_PREFIX = "whatsapp:"
+TWILIO_API = "https://api.twilio.com"
 
 
 def render_text(out: OutgoingMessage) -> str:
@@ -182,6 +184,22 @@ class TwilioChannel:
         message = await asyncio.to_thread(self.client.messages.create, **kwargs)
         log.info("twilio sent %s to %s:%s", message.sid, out.channel, out.address)
         return message.sid
+
+    @property
+    def media_prefix(self) -> str:
+        """Media URLs this channel downloads: those on the Twilio API it talks to."""
+        return (self.settings.twilio_api_base_url or TWILIO_API).rstrip("/") + "/"
+
+    async def download(self, url: str) -> bytes:
+        """An incoming message's media. Twilio asks for the account's credentials (HTTP
+        basic auth) and redirects to its CDN; httpx drops the credentials on the way there."""
+        if not url.startswith(self.media_prefix):
+            raise ValueError(f"not a Twilio media URL: {url}")
+        auth = (self.settings.twilio_account_sid, self.settings.twilio_auth_token)
+        async with httpx.AsyncClient(auth=auth, follow_redirects=True, timeout=HTTP_TIMEOUT_SECONDS) as client:
+            response = await client.get(url)
+            response.raise_for_status()
+            return response.content
 
 
 def _redirect_api(client: Client, base_url: str) -> None:

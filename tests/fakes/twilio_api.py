@@ -1,4 +1,4 @@
-"""A fake Twilio REST API (Messages only) served over real HTTP.
+"""A fake Twilio REST API (Messages, and the media of incoming messages) served over real HTTP.
 
 Tests point the real ``twilio.rest.Client`` at it (TWILIO_API_BASE_URL), so the
 request the library actually builds — form fields, basic auth, URL — is checked.
@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 from starlette.applications import Starlette
 from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.server import FakeService
@@ -50,10 +50,15 @@ class FakeTwilioApi(FakeService):
         self._requests: list[dict[str, Any]] = []
         self._messages: dict[str, dict[str, Any]] = {}
         self._failures: list[tuple[int, int, str]] = []
+        self._media: dict[str, tuple[bytes, str]] = {}
+        self._media_requests: list[dict[str, Any]] = []
         self.app = Starlette(
             routes=[
                 Route(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", self._create, methods=["POST"]),
                 Route(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages/{{sid}}.json", self._fetch, methods=["GET"]),
+                Route(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages/{{sid}}/Media/{{media_sid}}", self._media_url,
+                      methods=["GET"]),
+                Route("/cdn/{media_sid}", self._cdn, methods=["GET"]),
             ]
         )
         super().__init__()
@@ -71,6 +76,21 @@ class FakeTwilioApi(FakeService):
             self._requests.clear()
             self._messages.clear()
             self._failures.clear()
+            self._media.clear()
+            self._media_requests.clear()
+
+    def add_media(self, content: bytes, content_type: str = "image/jpeg") -> str:
+        """Media of an incoming message: returns its MediaUrl, as a webhook would carry it."""
+        media_sid = "ME" + secrets.token_hex(16)
+        with self._lock:
+            self._media[media_sid] = (content, content_type)
+        return f"{self.base_url}/{API_VERSION}/Accounts/{self.account_sid}/Messages/MM{secrets.token_hex(16)}/Media/{media_sid}"
+
+    @property
+    def media_requests(self) -> list[dict[str, Any]]:
+        """Each media fetch: where (``api`` or ``cdn``) and whether credentials came with it."""
+        with self._lock:
+            return [dict(r) for r in self._media_requests]
 
     def fail_next(self, count: int = 1, status: int = 500, code: int | None = None, message: str | None = None) -> None:
         """Make the next ``count`` authenticated create calls fail.
@@ -139,6 +159,28 @@ class FakeTwilioApi(FakeService):
         if resource is None:
             return twilio_error(404, 20404, "The requested resource was not found")
         return JSONResponse(resource)
+
+    async def _media_url(self, request: Request) -> Response:
+        """Like Twilio: credentials required, then a redirect to the (unauthenticated) CDN."""
+        with self._lock:
+            self._media_requests.append({"at": "api", "authorized": self._authorized(request)})
+        if (error := self._check(request)) is not None:
+            return error
+        media_sid = request.path_params["media_sid"]
+        with self._lock:
+            known = media_sid in self._media
+        if not known:
+            return twilio_error(404, 20404, "The requested resource was not found")
+        return RedirectResponse(f"/cdn/{media_sid}", status_code=307)
+
+    async def _cdn(self, request: Request) -> Response:
+        with self._lock:
+            self._media_requests.append({"at": "cdn", "authorized": "Authorization" in request.headers})
+            stored = self._media.get(request.path_params["media_sid"])
+        if stored is None:
+            return Response(status_code=404)
+        content, content_type = stored
+        return Response(content, media_type=content_type)
 
     def _resource(self, form, media_urls: list[str]) -> dict[str, Any]:
         sid = "SM" + secrets.token_hex(16)
