@@ -35,6 +35,14 @@ def kampung(app):
     return Kampung(app)
 
 
+@pytest.fixture
+def sri(kampung):
+    """Bu Sri of RT 04: onboarded on WhatsApp, at the main menu."""
+    sri = kampung.resident("whatsapp:+6281234567001")
+    sri.onboard()
+    return sri
+
+
 @pytest.fixture(scope="session")
 def twilio_server():
     with FakeTwilioApi() as server:

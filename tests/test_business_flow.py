@@ -15,13 +15,6 @@ from tests.transcript import Kampung
 PHOTO = Media("https://api.twilio.com/media/ME1", "image/jpeg")
 
 
-@pytest.fixture
-def sri(kampung):
-    sri = kampung.resident("whatsapp:+6281234567001")
-    sri.onboard()
-    return sri
-
-
 def test_happy_path_with_defaults_photo_and_licence_guidance(sri, app):
     sri.says("1").hears("belum mendaftarkan usaha").offers("Daftar usaha baru", "Cari usaha di kampung").at(
         "business", "home")

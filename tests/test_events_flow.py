@@ -32,13 +32,6 @@ def follows(app) -> set[str]:
         return set(conn.scalars(select(EventFollow.kind)))
 
 
-@pytest.fixture
-def sri(kampung):
-    sri = kampung.resident("whatsapp:+6281234567001")
-    sri.onboard(rt="4")
-    return sri
-
-
 def test_jadwal_acara_lists_kind_title_time_place_and_agenda(app, sri):
     announce(app, agenda="Iuran kas dan lampu gang")
     announce(app, "KUR BRI untuk UMKM", "2026-11-29 09:00", kind="kur", audience="rt:04", checklist=True)

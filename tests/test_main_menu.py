@@ -6,13 +6,6 @@ import pytest
 from bot.messages import Location, Media
 
 
-@pytest.fixture
-def sri(kampung):
-    sri = kampung.resident("whatsapp:+6281234567001")
-    sri.onboard()
-    return sri
-
-
 @pytest.mark.parametrize("text, flow", [
     ("jalan depan rumah rusak parah", "report"),
     ("mau daftarkan usaha bakso", "business"),

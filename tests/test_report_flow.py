@@ -21,13 +21,6 @@ CATEGORY_LABELS = ("Jalan rusak / berlubang", "Lampu jalan mati", "Lainnya")
 
 
 @pytest.fixture
-def sri(kampung):
-    sri = kampung.resident("whatsapp:+6281234567001")
-    sri.onboard()
-    return sri
-
-
-@pytest.fixture
 def budi(kampung):
     budi = kampung.resident("whatsapp:+6281234567002")
     budi.onboard(name="Pak Budi")

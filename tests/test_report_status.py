@@ -12,13 +12,6 @@ from db.reports import Report
 
 
 @pytest.fixture
-def sri(kampung):
-    sri = kampung.resident("whatsapp:+6281234567001")
-    sri.onboard()
-    return sri
-
-
-@pytest.fixture
 def darmi(kampung):
     """A supporter who reads Javanese, on Telegram."""
     darmi = kampung.resident("telegram:5150")

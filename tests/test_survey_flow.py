@@ -38,13 +38,6 @@ def stored(app) -> list[tuple[dict, bool]]:
     return [(answers, done is not None) for answers, done in rows]
 
 
-@pytest.fixture
-def sri(kampung):
-    sri = kampung.resident("whatsapp:+6281234567001")
-    sri.onboard()
-    return sri
-
-
 def answer_all(resident) -> None:
     for text in ("ya", "2", "1, 3", "4", "3", "20000"):
         resident.says(text)
