@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.features import Feature
+from bot.features import Feature, FeatureIndex
 from bot.messages import IncomingMessage, OutgoingMessage, join_sender
 from bot.notify import Notifier
 from bot.render import Renderer
@@ -51,7 +51,7 @@ class Core:
         self.renderer = renderer
         self.notifier = Notifier(renderer)
         self.router = router
-        self.features = features
+        self.features = FeatureIndex(features)
         self.clock = clock
         self.default_language = default_language
         self._kampung_cache: tuple[KampungInfo | None, float] = (None, 0.0)

@@ -4,14 +4,13 @@ follows, the reminders (due-rows sent by the scheduler), and `kampung events add
 Reminders go, by default, the evening before at 19:00 kampung time and 2 hours
 before, to every invitee who has not declined and has not said STOP. A reminder
 whose time passed while the bot was down is still sent within a grace period
-(REMINDER_GRACE_MINUTES in the environment, default 60), otherwise dropped and
+(setting REMINDER_GRACE_MINUTES, default 60), otherwise dropped and
 logged. Each reminder row is claimed and marked in the transaction that writes its
 outbox rows, so it is never sent twice.
 """
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -19,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, bindparam, delete, insert, select, true, update
 from sqlalchemy.engine import Connection
 
-from bot.features import EffectContext, Feature
+from bot.features import EffectContext, Feature, TaskContext
 from bot.notify import Notifier
 from bot.rt_numbers import normalize_rt
 from bot.timefmt import format_when
@@ -33,7 +32,6 @@ log = logging.getLogger(__name__)
 
 EVENING_REMINDER = time(19, 0)
 LAST_REMINDER_BEFORE = timedelta(hours=2)
-DEFAULT_GRACE_MINUTES = 60
 
 
 @dataclass(frozen=True)
@@ -159,18 +157,10 @@ _COUNT_RECIPIENTS = (
 )
 
 
-def reminder_grace() -> timedelta:
-    raw = os.environ.get("REMINDER_GRACE_MINUTES", "").strip()
-    try:
-        return timedelta(minutes=int(raw)) if raw else timedelta(minutes=DEFAULT_GRACE_MINUTES)
-    except ValueError:
-        log.warning("REMINDER_GRACE_MINUTES=%r is not a number of minutes; using %s", raw, DEFAULT_GRACE_MINUTES)
-        return timedelta(minutes=DEFAULT_GRACE_MINUTES)
-
-
-def send_due_reminders(conn: Connection, notifier: Notifier, now: datetime) -> int:
+def send_due_reminders(task: TaskContext) -> int:
     """Send every reminder that is due; drop those too late. Returns rows handled."""
-    grace = reminder_grace()
+    conn, notifier, now = task.conn, task.notifier, task.now
+    grace = timedelta(minutes=task.settings.reminder_grace_minutes)
     rows = conn.execute(_DUE, {"now": now}).all()
     for row in rows:
         late = now - row.due_at

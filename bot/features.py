@@ -6,7 +6,7 @@ A feature brings, besides its flow in `flows/` and its texts in `locales/`:
 - `effects`: handlers for the effect types its flows return, run inside the message's
   transaction; a handler may return `Say`s for the resident (a ticket number, say);
 - `due_tasks`: work that becomes due at a time (reminders), run by the scheduler and by
-  `kampung simulate`'s clock lines;
+  `kampung simulate`'s clock lines, each given a `TaskContext`;
 - `cli`: its desk commands.
 Features are listed in `bot.feature_list`.
 """
@@ -20,6 +20,7 @@ from typing import Any, Callable
 from sqlalchemy.engine import Connection
 
 from bot.notify import Notifier
+from bot.settings import Settings
 from flows.base import ResidentInfo, Say
 
 
@@ -34,9 +35,20 @@ class EffectContext:
     notifier: Notifier
 
 
+@dataclass(frozen=True)
+class TaskContext:
+    """What a due task gets: its own transaction, the notifier, the time it runs for
+    (real or simulated) and the settings."""
+
+    conn: Connection
+    notifier: Notifier
+    now: datetime
+    settings: Settings
+
+
 EffectHandler = Callable[[EffectContext, Any], "list[Say] | None"]
-# A due task runs in its own transaction and returns how many things it handled.
-DueTask = Callable[[Connection, Notifier, datetime], int]
+# A due task returns how many things it handled.
+DueTask = Callable[[TaskContext], int]
 # Adds the feature's subcommands; `make_app(args)` builds the App from the CLI's settings.
 CliRegistrar = Callable[[argparse._SubParsersAction, Callable], None]
 
@@ -50,11 +62,20 @@ class Feature:
     cli: CliRegistrar | None = None
 
 
+class FeatureIndex:
+    """The features' read views and effect handlers by name and type, built once so
+    that a message does no more than a dictionary look-up to reach them."""
+
+    def __init__(self, features: tuple[Feature, ...]):
+        self.readers = {f.name: f.reads for f in features if f.reads}
+        self.effects = {t: h for f in features for t, h in f.effects.items()}
+
+
 class Store:
     """`ctx.store`: each feature's read view, built on first use in a turn."""
 
-    def __init__(self, features: tuple[Feature, ...], conn: Connection, resident: ResidentInfo, now: datetime):
-        self._factories = {f.name: f.reads for f in features if f.reads}
+    def __init__(self, readers: dict[str, Callable], conn: Connection, resident: ResidentInfo, now: datetime):
+        self._factories = readers
         self._conn, self._resident, self._now = conn, resident, now
 
     def __getattr__(self, name: str) -> Any:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from bot.messages import join_sender
 from db.models import Conversation, Identity, Inbox, Kampung, Membership, Outbox, Paguyuban, Resident, RoleGrant, Rt
-from bot.features import EffectContext, Feature, Store
+from bot.features import EffectContext, FeatureIndex, Store
 from bot.notify import Notifier
 from flows.base import EraseMe, KampungInfo, RecordConsent, ResidentInfo, Say, SetOptOut, UpdateProfile
 
@@ -103,14 +103,15 @@ class ResidentPort:
     """Applies flow effects to one resident inside the current transaction."""
 
     def __init__(self, conn: Connection, info: ResidentInfo, kampung: KampungInfo, now: datetime,
-                 features: tuple[Feature, ...] = (), notifier: Notifier | None = None):
+                 features: FeatureIndex | None = None, notifier: Notifier | None = None):
         self.conn = conn
         self.info = info
         self.kampung = kampung
         self.now = now
         self.erased = False
-        self.store = Store(features, conn, info, now)
-        self._feature_effects = {t: h for f in features for t, h in f.effects.items()}
+        features = features or FeatureIndex(())
+        self.store = Store(features.readers, conn, info, now)
+        self._feature_effects = features.effects
         self._notifier = notifier
 
     def apply(self, effect) -> list[Say]:

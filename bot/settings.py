@@ -33,6 +33,7 @@ class Settings:
     timezone: str = "Asia/Jakarta"
     default_language: str = "id"
     idle_timeout_hours: float = 24.0
+    reminder_grace_minutes: float = 60.0
     host: str = "0.0.0.0"
     port: int = 8000
     log_level: str = "INFO"
@@ -64,6 +65,8 @@ class Settings:
             problems.append("PUBLIC_BASE_URL must start with http:// or https://")
         if self.idle_timeout_hours <= 0:
             problems.append("IDLE_TIMEOUT_HOURS must be positive")
+        if self.reminder_grace_minutes < 0:
+            problems.append("REMINDER_GRACE_MINUTES must not be negative")
         if problems:
             raise SettingsError("; ".join(problems))
 
@@ -83,6 +86,7 @@ _FIELDS = {
     "KAMPUNG_TIMEZONE": ("timezone", str),
     "DEFAULT_LANGUAGE": ("default_language", str),
     "IDLE_TIMEOUT_HOURS": ("idle_timeout_hours", float),
+    "REMINDER_GRACE_MINUTES": ("reminder_grace_minutes", float),
     "HOST": ("host", str),
     "PORT": ("port", int),
     "LOG_LEVEL": ("log_level", str),

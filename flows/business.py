@@ -134,7 +134,8 @@ class BusinessFlow(Flow):
                           accepts_media=True)
         if step == "rt":
             mine = (Option("biz_rt_mine", "business.choice.rt_mine", params={"rt": r.rt}),) if r.rt else ()
-            return Prompt("business.rt", options=mine + rt_options(ctx.kampung) + (RT_UNKNOWN,))
+            # RTs first, so that a number typed means that RT and that line alike.
+            return Prompt("business.rt", options=rt_options(ctx.kampung) + mine + (RT_UNKNOWN,))
         if step == "nib":
             return Prompt("business.nib", options=(YES, NO, UNSURE))
         if step == "nib_oss":

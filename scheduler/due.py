@@ -14,16 +14,18 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from bot.features import DueTask
+from bot.features import DueTask, TaskContext
 from bot.notify import Notifier
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 class DueTasks:
-    def __init__(self, engine: Engine, notifier: Notifier, tasks: tuple[DueTask, ...]):
+    def __init__(self, engine: Engine, notifier: Notifier, settings: Settings, tasks: tuple[DueTask, ...]):
         self.engine = engine
         self.notifier = notifier
+        self.settings = settings
         self.tasks = tasks
 
     def run(self, now: datetime) -> int:
@@ -32,11 +34,11 @@ class DueTasks:
         for task in self.tasks:
             try:
                 with self.engine.begin() as conn:
-                    done += task(conn, self.notifier, now)
+                    done += task(TaskContext(conn, self.notifier, now, self.settings))
             except Exception:
                 log.exception("due task %s failed", getattr(task, "__name__", task))
         return done
 
     @classmethod
     def of(cls, app) -> DueTasks:
-        return cls(app.engine, app.core.notifier, tuple(t for f in app.features for t in f.due_tasks))
+        return cls(app.engine, app.core.notifier, app.settings, tuple(t for f in app.features for t in f.due_tasks))

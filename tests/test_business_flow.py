@@ -295,3 +295,19 @@ def test_odd_input_at_every_free_text_step_gets_a_polite_reply(sri, app, text):
     reply = sri.says("cari " + text).at("business", "search")
     assert all(len(m["text"]) < 1600 for m in reply.messages)
     assert len(stored(app)) == 0
+
+
+def test_a_number_at_the_rt_question_means_that_rt(sri, app):
+    """The RTs are listed first, so "1" is line 1 and RT 01 alike, and the resident's own
+    RT is a word away ("sama")."""
+    sri.says("usaha saya")
+    sri.says("1")
+    sri.says("Warung Bu Sri")
+    sri.says("1")
+    sri.says("sembako")
+    sri.says("beras, minyak")
+    sri.says("1")
+    sri.says("lewati").at("business", "rt")
+    sri.says("1").at("business", "nib")
+    sri.says("kembali").at("business", "rt")
+    sri.says("sama").at("business", "nib")

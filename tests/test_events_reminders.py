@@ -3,6 +3,8 @@ after downtime within and beyond the grace period, across a restart, never to re
 who declined or said STOP, never twice."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import io
 import json
 import logging
@@ -87,10 +89,10 @@ def test_after_downtime_beyond_the_grace_period_a_reminder_is_dropped_and_logged
     assert reminders(clock_to(app, "2026-11-28T18:00:00+07:00")) == sorted([SRI, ANI])  # 30 minutes late: sent
 
 
-def test_the_grace_period_comes_from_the_environment(app, rt04, monkeypatch):
-    monkeypatch.setenv("REMINDER_GRACE_MINUTES", "180")
+def test_the_grace_period_comes_from_the_settings(app, rt04):
+    app.settings = replace(app.settings, reminder_grace_minutes=180)
     assert reminders(clock_to(app, "2026-11-27T21:30:00+07:00")) == sorted([SRI, ANI])
-    monkeypatch.setenv("REMINDER_GRACE_MINUTES", "1440")
+    app.settings = replace(app.settings, reminder_grace_minutes=1440)
     assert clock_to(app, "2026-11-28T19:45:00+07:00") == []  # the event has started: too late whatever the grace
     assert statuses(app) == [("sent", 2), ("dropped", 0)]
 
