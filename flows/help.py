@@ -8,6 +8,7 @@ back with the likely choices instead of guessing.
 from __future__ import annotations
 
 from flows.base import Answer, Flow, FlowContext, Option, Outcome, Prompt, Say
+from flows.scope import is_staff
 
 MENU = ("business", "report", "survey", "events", "privacy")
 
@@ -18,7 +19,8 @@ class HelpFlow(Flow):
 
     def prompt(self, step: str, ctx: FlowContext) -> Prompt:
         if step == "menu":
-            options = tuple(Option(flow_id, f"menu.{flow_id}") for flow_id in MENU)
+            menu = MENU + ("staff",) if is_staff(ctx.resident) else MENU
+            options = tuple(Option(flow_id, f"menu.{flow_id}") for flow_id in menu)
             return Prompt("help.menu", {"name": ctx.resident.name or ""}, options=options, free_text=True, intents=True)
         if step == "clarify":
             options = tuple(Option(flow_id, f"menu.{flow_id}") for flow_id in ctx.data.get("candidates", MENU))

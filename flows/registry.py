@@ -9,6 +9,7 @@ from flows.onboarding import OnboardingFlow
 from flows.optout import OptoutFlow
 from flows.privacy import PrivacyFlow
 from flows.report import ReportFlow
+from flows.staff import StaffFlow
 from flows.survey import SurveyFlow
 
 
@@ -22,5 +23,6 @@ def all_flows() -> dict[str, Flow]:
         ReportFlow(),
         SurveyFlow(),
         EventsFlow(),
+        StaffFlow(),
     ]
     return {flow.id: flow for flow in flows}
