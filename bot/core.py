@@ -133,7 +133,8 @@ class Core:
         else:
             self._save_state(conn, info.id, conv.version, state, now)
         replies = [
-            self.renderer.message(msg.channel, msg.address, port.info.language, p.key, p.params, p.options, p.flow, p.step)
+            self.renderer.message(msg.channel, msg.address, port.info.language, p.key, p.params, p.options, p.flow, p.step,
+                                  p.document)
             for p in pieces
         ]
         if replies:

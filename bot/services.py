@@ -15,6 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.app import App
 from bot.channels.telegram_channel import TelegramChannel
 from bot.channels.twilio_channel import TwilioChannel
+from bot.files import file_routes
 from bot.web import create_web_app
 from bot.worker import Worker
 from scheduler.due import DueTasks
@@ -46,7 +47,7 @@ class Services:
             self.worker.photos.downloaders[channel.media_prefix] = channel.download
 
     def web_app(self, with_scheduler: bool = False):
-        routes = [route for channel in self.channels for route in channel.routes()]
+        routes = [route for channel in self.channels for route in channel.routes()] + file_routes(self.app.settings)
 
         @contextlib.asynccontextmanager
         async def lifespan(_web):

@@ -30,6 +30,7 @@ class Settings:
     telegram_bot_token: str = ""
     telegram_webhook_secret: str = ""
     telegram_api_base_url: str = ""
+    files_secret: str = ""
     timezone: str = "Asia/Jakarta"
     default_language: str = "id"
     idle_timeout_hours: float = 24.0
@@ -83,6 +84,7 @@ _FIELDS = {
     "TELEGRAM_BOT_TOKEN": ("telegram_bot_token", str),
     "TELEGRAM_WEBHOOK_SECRET": ("telegram_webhook_secret", str),
     "TELEGRAM_API_BASE_URL": ("telegram_api_base_url", str),
+    "FILES_SECRET": ("files_secret", str),
     "KAMPUNG_TIMEZONE": ("timezone", str),
     "DEFAULT_LANGUAGE": ("default_language", str),
     "IDLE_TIMEOUT_HOURS": ("idle_timeout_hours", float),

@@ -28,10 +28,12 @@ class Option:
 
 @dataclass(frozen=True)
 class Say:
-    """A message to the resident: a catalogue key and its placeholders."""
+    """A message to the resident: a catalogue key and its placeholders. `document`
+    (a file path, set by effect handlers, never by flows) travels with the message."""
 
     key: str
     params: dict[str, Any] = field(default_factory=dict)
+    document: str | None = None
 
 
 @dataclass(frozen=True)

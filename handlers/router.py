@@ -42,6 +42,7 @@ class Piece:
     options: tuple[Option, ...]
     flow: str | None
     step: str | None
+    document: str | None = None
 
 
 class ResidentPort(Protocol):
@@ -282,5 +283,5 @@ class _Turn:
 
     def _flush(self) -> None:
         for say in self.pending:
-            self.pieces.append(Piece(say.key, say.params, (), self.state.flow, self.state.step))
+            self.pieces.append(Piece(say.key, say.params, (), self.state.flow, self.state.step, say.document))
         self.pending = []

@@ -21,6 +21,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from bot.files import public_url
 from bot.messages import IncomingMessage, Location, Media, OutgoingMessage, split_sender
 from bot.settings import Settings
 
@@ -174,13 +175,14 @@ class TwilioChannel:
     async def send(self, out: OutgoingMessage) -> str:
         """Send one message and return its Twilio SID; any failure raises.
 
-        The twilio client is blocking, so it runs in a worker thread.
-        ``document_path`` is not sent: Twilio can only fetch media by public URL.
+        The twilio client is blocking, so it runs in a worker thread. A document goes
+        as a signed public link (bot.files), since Twilio fetches media by URL.
         """
         from_, to = self._addresses(out)
         kwargs: dict = {"from_": from_, "to": to, "body": render_text(out)}
-        if out.media_url:
-            kwargs["media_url"] = [out.media_url]
+        media = out.media_url or (public_url(self.settings, out.document_path) if out.document_path else None)
+        if media:
+            kwargs["media_url"] = [media]
         message = await asyncio.to_thread(self.client.messages.create, **kwargs)
         log.info("twilio sent %s to %s:%s", message.sid, out.channel, out.address)
         return message.sid
