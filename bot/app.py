@@ -45,5 +45,5 @@ def build_app(settings: Settings, clock=None, catalog: Catalog | None = None) ->
     lexicons = Lexicons(catalog)
     features = all_features()
     router = Router(all_flows(), lexicons, timedelta(hours=settings.idle_timeout_hours))
-    core = Core(engine, Renderer(catalog, lexicons, settings.timezone), router, clock, features, settings.default_language)
+    core = Core(engine, Renderer(catalog, lexicons, settings.timezone), router, clock, features, settings)
     return App(settings, engine, sessions, catalog, core, clock, features)

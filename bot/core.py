@@ -19,6 +19,7 @@ from bot.features import Feature, FeatureIndex
 from bot.messages import IncomingMessage, OutgoingMessage, join_sender
 from bot.notify import Notifier
 from bot.render import Renderer
+from bot.settings import Settings
 from bot.residents import ResidentPort, create_identity, erase_resident, load_info, load_kampung
 from db.models import Conversation, Inbox, Outbox
 from flows.base import KampungInfo
@@ -46,14 +47,15 @@ _INSERT_INBOX = insert(Inbox)
 
 class Core:
     def __init__(self, engine: Engine, renderer: Renderer, router: Router, clock, features: tuple[Feature, ...] = (),
-                 default_language: str = "id"):
+                 settings: Settings | None = None):
         self.engine = engine
         self.renderer = renderer
         self.notifier = Notifier(renderer)
         self.router = router
         self.features = FeatureIndex(features)
         self.clock = clock
-        self.default_language = default_language
+        self.settings = settings or Settings()
+        self.default_language = self.settings.default_language
         self._kampung_cache: tuple[KampungInfo | None, float] = (None, 0.0)
 
     # -- entry points --------------------------------------------------------
@@ -125,7 +127,7 @@ class Core:
             found = load_info(conn, msg.channel, msg.address)
         info, conv = found
         state = ConvState(conv.flow, conv.step, dict(conv.data or {}), conv.updated_at)
-        port = ResidentPort(conn, info, self._kampung(conn), now, self.features, self.notifier)
+        port = ResidentPort(conn, info, self._kampung(conn), now, self.features, self.notifier, self.settings)
         pieces = self.router.handle(state, port, msg, now)
         resident_id = None if port.erased else info.id
         if port.erased:
@@ -134,7 +136,7 @@ class Core:
             self._save_state(conn, info.id, conv.version, state, now)
         replies = [
             self.renderer.message(msg.channel, msg.address, port.info.language, p.key, p.params, p.options, p.flow, p.step,
-                                  p.document)
+                                  p.document, p.media_url)
             for p in pieces
         ]
         if replies:

@@ -26,13 +26,15 @@ from flows.base import ResidentInfo, Say
 
 @dataclass(frozen=True)
 class EffectContext:
-    """What an effect handler may use: the transaction, the resident, the time, and
-    the notifier for messages to other residents (written to the same outbox)."""
+    """What an effect handler may use: the transaction, the resident, the time, the
+    notifier for messages to other residents (written to the same outbox), and the
+    settings (where files go, the default language)."""
 
     conn: Connection
     resident: ResidentInfo
     now: datetime
     notifier: Notifier
+    settings: Settings | None = None
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,13 @@ class Renderer:
         self.timezone = timezone
 
     def message(self, channel: str, address: str, lang: str, key: str, params: dict, options: tuple[Option, ...] = (),
-                flow: str | None = None, step: str | None = None, document: str | None = None) -> OutgoingMessage:
+                flow: str | None = None, step: str | None = None, document: str | None = None,
+                media_url: str | None = None) -> OutgoingMessage:
         text = self.catalog.text(lang, key, **{k: self._param(lang, v) for k, v in params.items()})
         lexicon = self.lexicons.get(lang)
         choices = [Choice(o.id, lexicon.label(o)) for o in options]
-        return OutgoingMessage(channel, address, text, choices, document_path=document, flow=flow, step=step)
+        return OutgoingMessage(channel, address, text, choices, media_url=media_url, document_path=document,
+                               flow=flow, step=step)
 
     def _param(self, lang: str, value):
         """A placeholder may itself be a catalogue key (`Say`) or a time (`When`),

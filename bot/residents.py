@@ -17,6 +17,7 @@ from bot.messages import join_sender
 from db.models import Conversation, Identity, Inbox, Kampung, Membership, Outbox, Paguyuban, Resident, RoleGrant, Rt
 from bot.features import EffectContext, FeatureIndex, Store
 from bot.notify import Notifier
+from bot.settings import Settings
 from flows.base import EraseMe, KampungInfo, RecordConsent, ResidentInfo, Say, SetOptOut, UpdateProfile
 
 PHONE_CHANNELS = ("whatsapp", "sms")
@@ -103,7 +104,8 @@ class ResidentPort:
     """Applies flow effects to one resident inside the current transaction."""
 
     def __init__(self, conn: Connection, info: ResidentInfo, kampung: KampungInfo, now: datetime,
-                 features: FeatureIndex | None = None, notifier: Notifier | None = None):
+                 features: FeatureIndex | None = None, notifier: Notifier | None = None,
+                 settings: Settings | None = None):
         self.conn = conn
         self.info = info
         self.kampung = kampung
@@ -113,12 +115,14 @@ class ResidentPort:
         self.store = Store(features.readers, conn, info, now)
         self._feature_effects = features.effects
         self._notifier = notifier
+        self._settings = settings
 
     def apply(self, effect) -> list[Say]:
         """Apply a flow's effect; returns what the feature has to say about it."""
         handler = self._feature_effects.get(type(effect))
         if handler is not None:
-            return handler(EffectContext(self.conn, self.info, self.now, self._notifier), effect) or []
+            context = EffectContext(self.conn, self.info, self.now, self._notifier, self._settings)
+            return handler(context, effect) or []
         self._apply_profile(effect)
         return []
 

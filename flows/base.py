@@ -28,12 +28,14 @@ class Option:
 
 @dataclass(frozen=True)
 class Say:
-    """A message to the resident: a catalogue key and its placeholders. `document`
-    (a file path, set by effect handlers, never by flows) travels with the message."""
+    """A message to the resident: a catalogue key and its placeholders. An image URL
+    (`media_url`) or a file (`document`, a path set by effect handlers, never by flows)
+    may travel with it."""
 
     key: str
     params: dict[str, Any] = field(default_factory=dict)
     document: str | None = None
+    media_url: str | None = None
 
 
 @dataclass(frozen=True)

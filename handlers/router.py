@@ -43,6 +43,7 @@ class Piece:
     flow: str | None
     step: str | None
     document: str | None = None
+    media_url: str | None = None
 
 
 class ResidentPort(Protocol):
@@ -283,5 +284,6 @@ class _Turn:
 
     def _flush(self) -> None:
         for say in self.pending:
-            self.pieces.append(Piece(say.key, say.params, (), self.state.flow, self.state.step, say.document))
+            self.pieces.append(
+                Piece(say.key, say.params, (), self.state.flow, self.state.step, say.document, say.media_url))
         self.pending = []
