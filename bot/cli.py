@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 
+from bot import when_cli
 from bot.app import App, build_app
 from bot.feature_list import all_features
 from bot.settings import SettingsError, load_settings
@@ -169,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.set_defaults(func=cmd_simulate)
 
+    when_cli.register(sub)
     for feature in all_features():
         if feature.cli:
             feature.cli(sub, _app)

@@ -10,6 +10,8 @@ FEATURE_MODULES = [
     "bot.events",
     "bot.businesses",
     "bot.surveys",
+    "bot.groups",
+    "bot.triage",
 ]
 
 

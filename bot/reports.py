@@ -196,6 +196,9 @@ def _cli(subparsers, make_app) -> None:
     p.add_argument("status", help="baru, diverifikasi, dikerjakan, selesai, ditolak")
     p.add_argument("--note", help="a note for the residents; the reason, required with ditolak")
     p.set_defaults(func=lambda args: _set_status(make_app(args), args))
+    from bot.report_export import add_cli  # here: bot.report_export imports this module
+
+    add_cli(reports, make_app)
 
 
 def _set_status(app, args) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flows.base import Flow
 from flows.business import BusinessFlow
 from flows.events import EventsFlow
+from flows.groups import GroupsFlow
 from flows.help import HelpFlow
 from flows.onboarding import OnboardingFlow
 from flows.optout import OptoutFlow
@@ -11,6 +12,7 @@ from flows.privacy import PrivacyFlow
 from flows.report import ReportFlow
 from flows.staff import StaffFlow
 from flows.survey import SurveyFlow
+from flows.triage import TriageFlow
 
 
 def all_flows() -> dict[str, Flow]:
@@ -23,6 +25,8 @@ def all_flows() -> dict[str, Flow]:
         ReportFlow(),
         SurveyFlow(),
         EventsFlow(),
+        GroupsFlow(),
         StaffFlow(),
+        TriageFlow(),
     ]
     return {flow.id: flow for flow in flows}

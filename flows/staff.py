@@ -10,6 +10,8 @@ from flows.scope import STAFF_ROLES
 
 # Staff flows, in menu order; each declares its own roles, which the router enforces.
 STAFF_MENU: tuple[str, ...] = (
+    "triage",
+    "groups",
 )
 
 

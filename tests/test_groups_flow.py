@@ -1,0 +1,196 @@
+"""Managing paguyuban in chat: the koordinator creates, renames and fills them; an RT
+head may only look (and sees only their RT's members); residents are refused."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, select
+
+from bot.app import build_app
+from bot.features import EffectContext
+from bot.groups import FEATURE, group_chats_for, link_chat
+from bot.residents import load_info
+from bot.roles_admin import grant_role
+from db.models import Membership, Paguyuban, Resident
+from flows.groups import CreateGroup
+from tests.transcript import Kampung
+
+BUDI = "+6281234567009"
+
+
+def grant(app, phone: str, role: str, rt: str | None = None) -> None:
+    with app.sessions.begin() as session:
+        grant_role(session, phone, role, rt)
+
+
+@pytest.fixture
+def budi(kampung, app, sri):
+    """Pak Budi of RT 02, koordinator, at the main menu; Bu Sri (RT 04) is a resident."""
+    budi = kampung.resident(f"whatsapp:{BUDI}")
+    budi.onboard(name="Pak Budi", rt="2")
+    grant(app, BUDI, "koordinator")
+    return budi
+
+
+def members(app, group: str) -> set[str]:
+    with app.sessions() as session:
+        return set(session.scalars(
+            select(Resident.name).join(Membership, Membership.resident_id == Resident.id)
+            .join(Paguyuban, Paguyuban.id == Membership.paguyuban_id).where(Paguyuban.name == group)))
+
+
+def test_koordinator_adds_a_member_by_any_form_of_phone_number(budi, app):
+    budi.says("menu pengurus").offers("Kelola paguyuban").at("staff", "menu")
+    budi.says("kelola paguyuban").hears("Daftar paguyuban").offers("UMKM RW 05 (0 anggota)", "Buat paguyuban baru")
+    budi.says("umkm").hears("Paguyuban *UMKM RW 05*, 0 anggota", "Belum ada anggota").at("groups", "group")
+    budi.says("tambah").hears("nomor HP").at("groups", "add")
+    budi.says("0812-3456-7001").hears("Bu Sri sudah masuk paguyuban *UMKM RW 05*", "• Bu Sri (RT 04)") \
+        .at("groups", "group")
+    assert members(app, "UMKM RW 05") == {"Bu Sri"}
+    budi.says("tambah anggota")
+    budi.says("62 812 3456 7001").hears("sudah menjadi anggota").at("groups", "group")
+    budi.says("tambah")
+    budi.says("+62 812 3456 7009").hears("Pak Budi sudah masuk", "• Pak Budi (RT 02)")
+    assert members(app, "UMKM RW 05") == {"Bu Sri", "Pak Budi"}
+
+
+def test_unknown_or_wrong_phone_gets_a_friendly_answer_and_loses_nothing(budi, app):
+    budi.says("kelola paguyuban")
+    budi.says("pkk")
+    budi.says("tambah")
+    budi.says("bu sri").hears("bukan nomor HP yang benar").at("groups", "add")
+    budi.says("0813 9999 0000").hears("belum terdaftar di Kampung Bot").at("groups", "add")
+    budi.says("081234567001").hears("Bu Sri sudah masuk paguyuban *PKK RW 05*").at("groups", "group")
+
+
+def test_koordinator_creates_renames_and_removes(budi, app):
+    budi.says("kelola paguyuban")
+    budi.says("buat baru").hears("nama paguyuban yang baru").at("groups", "create")
+    budi.says("x").hears("namanya belum bisa dipakai").at("groups", "create")
+    budi.says("pkk rw 05").hears("Sudah ada paguyuban bernama *PKK RW 05*").at("groups", "create")
+    budi.says("Kelompok Tani RW 05").hears("*Kelompok Tani RW 05* sudah dibuat", "0 anggota").at("groups", "group")
+    budi.says("tambah")
+    budi.says("081234567001").at("groups", "group")
+    budi.says("ganti nama").at("groups", "rename")
+    budi.says("Kelompok Tani Ngaliyan").hears("*Kelompok Tani RW 05* sudah diganti menjadi *Kelompok Tani Ngaliyan*")
+    assert members(app, "Kelompok Tani Ngaliyan") == {"Bu Sri"}
+    budi.says("keluarkan").offers("Bu Sri (RT 04)").at("groups", "remove")
+    budi.says("bu sirr").hears("Bu Sri sudah dikeluarkan dari *Kelompok Tani Ngaliyan*").at("groups", "group")
+    assert members(app, "Kelompok Tani Ngaliyan") == set()
+    budi.says("daftar").offers("Kelompok Tani Ngaliyan (0 anggota)").at("groups", "list")
+
+
+def test_remove_by_phone_and_not_a_member(budi, app):
+    budi.says("kelola paguyuban")
+    budi.says("karang taruna")
+    budi.says("tambah")
+    budi.says("081234567001")
+    budi.says("keluarkan")
+    budi.says("0812 3456 7009").hears("bukan anggota *Karang Taruna*").at("groups", "remove")
+    budi.says("gimana ya").hears("belum jelas siapa").at("groups", "remove")
+    budi.says("0812 3456 7001").hears("Bu Sri sudah dikeluarkan").at("groups", "group")
+
+
+def test_batal_mid_way_keeps_what_was_saved(budi, app):
+    budi.says("kelola paguyuban")
+    budi.says("umkm")
+    budi.says("tambah")
+    budi.says("081234567001")
+    budi.says("ganti nama")
+    budi.says("batal").hears("Perubahan yang sudah tersimpan sebelumnya tetap tersimpan").at("help", "menu")
+    assert members(app, "UMKM RW 05") == {"Bu Sri"}
+    with app.sessions() as session:
+        assert "UMKM RW 05" in session.scalars(select(Paguyuban.name)).all()
+
+
+def test_kembali_goes_back_a_step(budi):
+    budi.says("kelola paguyuban")
+    budi.says("umkm")
+    budi.says("tambah").at("groups", "add")
+    budi.says("kembali").hears("Paguyuban *UMKM RW 05*").at("groups", "group")
+
+
+def test_resume_after_a_restart(budi, settings, clock):
+    budi.says("kelola paguyuban")
+    budi.says("pengajian")
+    budi.says("tambah").at("groups", "add")
+    app2 = build_app(settings, clock=clock)
+    try:
+        again = Kampung(app2).resident(f"whatsapp:{BUDI}")
+        again.says("0812 3456 7001").hears("Bu Sri sudah masuk paguyuban *Pengajian Al-Ikhlas*").at("groups", "group")
+    finally:
+        app2.engine.dispose()
+
+
+def test_a_resident_is_refused(sri):
+    sri.says("kelola paguyuban").hears("khusus pengurus").at("help", "menu")
+
+
+def test_rt_head_may_only_list_and_sees_only_their_rt(budi, kampung, app):
+    budi.says("kelola paguyuban")
+    budi.says("umkm")
+    budi.says("tambah")
+    budi.says("081234567001")  # Bu Sri, RT 04
+    budi.says("tambah")
+    budi.says("081234567009")  # Pak Budi, RT 02
+    grant(app, "+6281234567001", "ketua_rt", "04")
+    sri = kampung.resident("whatsapp:+6281234567001")
+    listing = sri.says("kelola paguyuban").offers("UMKM RW 05 (1 anggota)").at("groups", "list")
+    assert "Buat paguyuban baru" not in listing.choices
+    detail = sri.says("umkm").hears("• Bu Sri (RT 04)").at("groups", "group")
+    assert "Pak Budi" not in detail.text
+    assert detail.choice_ids == ["grp_list", "menu"]
+    sri.says("tambah").hears("belum kami pahami").at("groups", "group")
+
+
+def test_effects_are_refused_to_non_managers(budi, app):
+    """The store checks the role again, whatever a flow might ask for."""
+    with app.engine.begin() as conn:
+        info, _ = load_info(conn, "whatsapp", "+6281234567001")
+        says = FEATURE.effects[CreateGroup](EffectContext(conn, info, app.clock.now(), app.core.notifier),
+                                            CreateGroup("Geng Sri"))
+    assert [s.key for s in says] == ["common.not_allowed"]
+
+
+@pytest.mark.parametrize("lang, number, words", [
+    ("en", "2", ("manage paguyuban", "The kampung's paguyuban", "Add a member", "phone number of the resident",
+                 "is not a valid phone number", "has joined paguyuban")),
+    ("jv", "3", ("ngatur paguyuban", "Dhaptar paguyuban ing kampung", "Nambah anggota", "nomer HP warga",
+                 "dudu nomer HP sing bener", "wis mlebu paguyuban")),
+])
+def test_other_languages(kampung, app, lang, number, words):
+    command, listing, add, ask, invalid, added = words
+    budi = kampung.resident(f"whatsapp:{BUDI}")
+    budi.onboard(name="Pak Budi", rt="2", language=number)
+    grant(app, BUDI, "koordinator")
+    budi.says(command).hears(listing).at("groups", "list")
+    budi.says("1").offers(add).at("groups", "group")
+    budi.says(add).hears(ask).at("groups", "add")
+    replies = budi.says("hello").hears(invalid).at("groups", "add")
+    assert "bukan nomor" not in replies.text and "Ketik nomor" not in replies.text
+    budi.says("0812 3456 7009").hears(added).at("groups", "group")
+
+
+def test_group_chats_for_a_paguyuban(app):
+    with app.engine.begin() as conn:
+        pkk = conn.scalar(select(Paguyuban.id).where(Paguyuban.name == "PKK RW 05"))
+        umkm = conn.scalar(select(Paguyuban.id).where(Paguyuban.name == "UMKM RW 05"))
+        link_chat(conn, pkk, "-1001", app.clock.now())
+        link_chat(conn, pkk, "-1002", app.clock.now())
+        link_chat(conn, umkm, "-1003", app.clock.now())
+        link_chat(conn, umkm, "-1002", app.clock.now())  # moved
+        assert group_chats_for(conn, "pkk rw 05") == ["-1001"]
+        assert group_chats_for(conn, "UMKM RW 05") == ["-1003", "-1002"]
+        assert group_chats_for(conn, "Karang Taruna") == []
+
+
+def test_a_paguyuban_removed_meanwhile_leads_back_to_the_list(budi, app):
+    budi.says("kelola paguyuban")
+    budi.says("karang taruna").at("groups", "group")
+    with app.engine.begin() as conn:
+        conn.execute(delete(Paguyuban).where(Paguyuban.name == "Karang Taruna"))
+    budi.says("kembali").hears("Daftar paguyuban").at("groups", "list")
+    budi.says("3").hears("Paguyuban *UMKM RW 05*").at("groups", "group")
+    with app.engine.begin() as conn:
+        conn.execute(delete(Paguyuban).where(Paguyuban.name == "UMKM RW 05"))
+    budi.says("tambah").hears("paguyuban itu sudah tidak ada").offers("Daftar paguyuban").at("groups", "group")
+    budi.says("1").hears("Daftar paguyuban").at("groups", "list")
