@@ -59,6 +59,8 @@ NUMBERS = {
 ALIASES = {
     **{w: "besok" for w in ("besok", "bsk", "bsok", "bsuk", "besuk", "sesuk", "sesok", "mbesuk", "mbesok", "esok", "bso")},
     **{w: "lusa" for w in ("lsa", "lusa")},
+    **{w: "kemarin" for w in ("kemarin", "kmrn", "kmarin", "kemaren", "kmren", "wingi", "wingenane")},
+    **{w: "tadi" for w in ("tadi", "td")},
     **{w: "nanti" for w in ("nanti", "nnti", "ntar", "nti", "mengko", "engko", "ngko", "entar")},
     **{w: "hariini" for w in ("saiki", "skrg", "sekarang")},
     **{w: "jam" for w in ("jm", "pukul", "pkl", "pk", "jem")},
@@ -257,6 +259,10 @@ class _Reader:
             self._set_day(today)
         if self._take(["nanti"]):
             self._set_day(today)
+        if self._take(["tadi"]):  # "tadi pagi": earlier today, so never ahead
+            self._set_day(today)
+        if self._take(["kemarin"]):
+            self._set_day(today - timedelta(days=1))
         if self._take(["lusa"]):
             self._set_day(today + timedelta(days=2))
         if found := self._take(["#", "hari", "lagi"]):

@@ -74,6 +74,9 @@ TIMES = [
 ]
 
 REASONS = [
+    ("kemarin jam 8 malam", PAST, date(2026, 11, 27)),
+    ("tadi pagi jam 7", PAST, date(2026, 11, 28)),
+    ("wingi sore jam 4", PAST, date(2026, 11, 27)),
     ("besok", NEED_TIME, date(2026, 11, 29)),
     ("Sabtu", NEED_TIME, date(2026, 11, 28)),
     ("besok pagi", NEED_TIME, date(2026, 11, 29)),
