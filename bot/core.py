@@ -121,10 +121,27 @@ class Core:
 
     def _process(self, conn: Connection, msg: IncomingMessage) -> list[OutgoingMessage]:
         now = self.clock.now()
+        if msg.sender_id:
+            return self._process_group(conn, msg, now)
         found = load_info(conn, msg.channel, msg.address)
         if found is None:
             create_identity(conn, msg.channel, msg.address, now, self.default_language)
             found = load_info(conn, msg.channel, msg.address)
+        return self._turn(conn, msg, found, now)
+
+    def _process_group(self, conn: Connection, msg: IncomingMessage, now: datetime) -> list[OutgoingMessage]:
+        """A group chat: the bot answers only commands and buttons, acting for the person
+        who sent them (a resident it knows), and replies in the group."""
+        if not (msg.text.startswith("/") or msg.choice_id):
+            return []
+        found = load_info(conn, msg.channel, msg.sender_id)
+        if found is None:
+            out = self.renderer.message(msg.channel, msg.address, self.default_language, "group.unknown_sender", {})
+            self._write_outbox(conn, None, msg, [out], now)
+            return [out]
+        return self._turn(conn, msg, found, now)
+
+    def _turn(self, conn: Connection, msg: IncomingMessage, found, now: datetime) -> list[OutgoingMessage]:
         info, conv = found
         state = ConvState(conv.flow, conv.step, dict(conv.data or {}), conv.updated_at)
         port = ResidentPort(conn, info, self._kampung(conn), now, self.features, self.notifier, self.settings)
@@ -139,13 +156,18 @@ class Core:
                                   p.document, p.media_url)
             for p in pieces
         ]
+        self._write_outbox(conn, resident_id, msg, replies, now)
+        return replies
+
+    @staticmethod
+    def _write_outbox(conn: Connection, resident_id: int | None, msg: IncomingMessage,
+                      replies: list[OutgoingMessage], now: datetime) -> None:
         if replies:
             conn.execute(_INSERT_OUTBOX, [
                 {"resident_id": resident_id, "channel": msg.channel, "address": msg.address, "payload": out.to_dict(),
                  "status": "pending", "attempts": 0, "not_before": now, "created_at": now}
                 for out in replies
             ])
-        return replies
 
     @staticmethod
     def _save_state(conn: Connection, resident_id: int, version: int | None, state: ConvState, now: datetime) -> None:

@@ -19,7 +19,7 @@ from db.groups import PaguyubanChat
 from db.models import Membership, Paguyuban, Resident, Rt
 from flows.base import ResidentInfo, Say
 from flows.choices import valid_name
-from flows.groups import AddMember, CreateGroup, RemoveMember, RenameGroup
+from flows.groups import AddMember, CreateGroup, LinkChat, RemoveMember, RenameGroup
 from flows.scope import scope_of
 
 MANAGERS = frozenset({"koordinator", "admin"})
@@ -197,6 +197,11 @@ def _on_create(ectx: EffectContext, effect: CreateGroup) -> list[Say]:
     return [Say("groups.created", {"name": create_group(ectx.conn, effect.name)})]
 
 
+def _on_link(ectx: EffectContext, effect: LinkChat) -> list[Say]:
+    link_chat(ectx.conn, effect.group_id, effect.chat, ectx.now)
+    return [Say("groups.linked", {"name": _group_name(ectx.conn, effect.group_id)})]
+
+
 def _on_rename(ectx: EffectContext, effect: RenameGroup) -> list[Say]:
     old = _group_name(ectx.conn, effect.group_id)
     return [Say("groups.renamed", {"old": old, "name": rename_group(ectx.conn, effect.group_id, effect.name)})]
@@ -323,6 +328,6 @@ FEATURE = Feature(
     name="groups",
     reads=GroupsView,
     effects={CreateGroup: _guarded(_on_create), RenameGroup: _guarded(_on_rename), AddMember: _guarded(_on_add),
-             RemoveMember: _guarded(_on_remove)},
+             RemoveMember: _guarded(_on_remove), LinkChat: _guarded(_on_link)},
     cli=_cli,
 )

@@ -44,7 +44,8 @@ class IncomingMessage:
     ``address`` is the channel-specific sender id: E.164 phone for whatsapp/sms,
     the chat id for telegram, any label for console. ``choice_id`` is set when the
     platform returns a pressed button (Telegram inline keyboard). ``external_id``
-    (MessageSid, update_id) makes redelivery idempotent.
+    (MessageSid, update_id) makes redelivery idempotent. In a group chat ``address`` is
+    the group and ``sender_id`` the person who wrote (their own address on the channel).
     """
 
     channel: str
@@ -55,6 +56,7 @@ class IncomingMessage:
     choice_id: str | None = None
     profile_name: str | None = None
     external_id: str | None = None
+    sender_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

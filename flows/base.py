@@ -157,6 +157,8 @@ class FlowContext:
     # pick(text, options) -> option id or None: match words as an answer is matched,
     # in the resident's language (for a command's argument: "ingatkan ... KUR").
     pick: Callable[[str, tuple[Option, ...]], str | None] | None = None
+    # The group chat the resident is writing in (Telegram group), else None.
+    chat: str | None = None
 
 
 class Flow:

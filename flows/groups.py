@@ -50,6 +50,14 @@ class AddMember:
 
 
 @dataclass(frozen=True)
+class LinkChat:
+    """Effect: announcements to this paguyuban are posted in this group chat."""
+
+    group_id: int
+    chat: str
+
+
+@dataclass(frozen=True)
 class RemoveMember:
     group_id: int
     resident_id: int
@@ -71,11 +79,27 @@ class GroupsFlow(Flow):
     id = "groups"
     first_step = "list"
     roles = STAFF_ROLES
-    commands = frozenset({"groups"})
+    commands = frozenset({"groups", "link_group"})
     cancel_key = "groups.cancelled"
 
     def command(self, word: str, ctx: FlowContext, argument: str = "") -> Outcome:
-        return Outcome(goto="list")
+        if word != "link_group":
+            return Outcome(goto="list")
+        # "/hubungkan [NAMA PAGUYUBAN]", sent in the Telegram group to be linked.
+        if ctx.chat is None:
+            return Outcome([Say("groups.link_in_group_only")], switch="help")
+        group_id = ctx.pick(argument, self._group_options(ctx)) if argument else None
+        if group_id:
+            return self._link(ctx, group_id)
+        return Outcome(goto="link")
+
+    @staticmethod
+    def _group_options(ctx: FlowContext) -> tuple[Option, ...]:
+        return tuple(Option(f"{GROUP_PREFIX}{g.id}", label=g.name) for g in ctx.store.groups.groups())
+
+    @staticmethod
+    def _link(ctx: FlowContext, choice: str) -> Outcome:
+        return Outcome(effects=[LinkChat(int(choice.removeprefix(GROUP_PREFIX)), ctx.chat)], end=True)
 
     # -- prompts -----------------------------------------------------------------
     def prompt(self, step: str, ctx: FlowContext) -> Prompt:
@@ -87,6 +111,8 @@ class GroupsFlow(Flow):
             return Prompt("groups.list" if options else "groups.list_empty", options=options + extra + (MENU,))
         if step == "create":
             return Prompt("groups.ask_create", free_text=True)
+        if step == "link":
+            return Prompt("groups.ask_link", options=self._group_options(ctx))
         group = self._group(ctx)
         if group is None:
             return Prompt("groups.gone", options=(LIST, MENU))
@@ -131,6 +157,8 @@ class GroupsFlow(Flow):
             return Outcome(goto="group")
         if step == "create":
             return self._create(ctx, answer.text)
+        if step == "link":
+            return self._link(ctx, choice)
         group = self._group(ctx)
         if group is None:
             return Outcome(goto="list")

@@ -20,9 +20,15 @@ from handlers.understanding import clean, match_choice, match_word, normalize, s
 # The command a flow declares to receive the free text that opened it from the menu.
 OPENED_WITH = "opened_with"
 # Telegram-style commands, matched before any fuzzy matching.
-SLASH_COMMANDS = {"/start": "menu", "/menu": "menu", "/bantuan": "help", "/help": "help", "/batal": "cancel"}
+SLASH_COMMANDS = {"/start": "menu", "/menu": "menu", "/bantuan": "help", "/help": "help", "/batal": "cancel",
+                  "/hubungkan": "link_group"}
 # Words a resident who has not consented yet may still use.
 BEFORE_CONSENT = {"stop", "start", "help", "menu", "cancel", "back"}
+
+
+def _slash_argument(text: str) -> str:
+    """What follows a slash command: "/hubungkan UMKM RW 05" -> "UMKM RW 05"."""
+    return text.split(maxsplit=1)[1] if text.startswith("/") and " " in text else ""
 
 
 @dataclass
@@ -81,6 +87,7 @@ class _Turn:
         self.now = now
         self.pieces: list[Piece] = []
         self.pending: list[Say] = []
+        self.chat: str | None = None
 
     # -- context helpers -------------------------------------------------
     @property
@@ -89,7 +96,7 @@ class _Turn:
 
     def ctx(self) -> FlowContext:
         return FlowContext(self.resident.info, self.resident.kampung, self.state.data.setdefault("vars", {}), self.now,
-                           self.resident.store, self._pick)
+                           self.resident.store, self._pick, self.chat)
 
     def _pick(self, text: str, options: tuple[Option, ...]) -> str | None:
         return match_choice(text, self.lexicon.candidates(list(options))).id
@@ -109,9 +116,10 @@ class _Turn:
             self.pending.append(Say("media.unsupported", {"kind": Say(f"media.kind.{unreadable[0].kind}")}))
             return self._reprompt_or_start(msg)
 
+        self.chat = msg.address if msg.sender_id else None
         word = None if msg.choice_id else self._word(text, norm)
         if word and (info.consented or word in BEFORE_CONSENT):
-            return self._global(word, msg)
+            return self._global(word, msg, _slash_argument(text))
 
         if not info.consented:
             if self.state.flow != "onboarding":
@@ -161,10 +169,10 @@ class _Turn:
         return self.pieces
 
     # -- global words ------------------------------------------------------
-    def _global(self, word: str, msg: IncomingMessage) -> list[Piece]:
+    def _global(self, word: str, msg: IncomingMessage, argument: str = "") -> list[Piece]:
         consented = self.resident.info.consented
         if word in self.router.command_flows:
-            self._command(word)
+            self._command(word, argument)
         elif self.state.flow == "onboarding" and word in ("menu", "cancel"):
             self.pending.append(Say("onboarding.finish_first"))
             self._reprompt_or_start(msg)

@@ -194,3 +194,70 @@ def test_a_paguyuban_removed_meanwhile_leads_back_to_the_list(budi, app):
         conn.execute(delete(Paguyuban).where(Paguyuban.name == "UMKM RW 05"))
     budi.says("tambah").hears("paguyuban itu sudah tidak ada").offers("Daftar paguyuban").at("groups", "group")
     budi.says("1").hears("Daftar paguyuban").at("groups", "list")
+
+
+# -- linking a Telegram group: /hubungkan, sent in the group ------------------------------
+GROUP = "-1001234"
+
+
+def in_group(app, user_id, text="", choice=None):
+    from bot.messages import IncomingMessage
+
+    msg = IncomingMessage("telegram", GROUP, text, choice_id=choice, sender_id=str(user_id))
+    return [out.to_dict() for out in app.core.receive(msg)]
+
+
+def test_koordinator_links_a_telegram_group_by_name(kampung, app):
+    from bot.groups import group_chats_for
+
+    koor = kampung.resident("telegram:501")
+    koor.onboard(name="Pak Koor")
+    _make_koordinator(app, "telegram", "501")
+    replies = in_group(app, 501, "/hubungkan UMKM RW 05")
+    assert [r["address"] for r in replies] == [GROUP]
+    assert "*UMKM RW 05*" in replies[0]["text"]
+    with app.engine.connect() as conn:
+        assert group_chats_for(conn, "UMKM RW 05") == [GROUP]
+
+
+def test_without_a_name_the_bot_asks_which_paguyuban_with_buttons(kampung, app):
+    from bot.groups import group_chats_for
+
+    kampung.resident("telegram:502").onboard(name="Bu Koor")
+    _make_koordinator(app, "telegram", "502")
+    asked = in_group(app, 502, "/hubungkan")
+    assert "UMKM RW 05" in [c["label"] for c in asked[-1]["choices"]]
+    choice = next(c["id"] for c in asked[-1]["choices"] if c["label"] == "PKK RW 05")
+    done = in_group(app, 502, choice=choice)
+    assert "*PKK RW 05*" in done[-1]["text"]
+    with app.engine.connect() as conn:
+        assert group_chats_for(conn, "PKK RW 05") == [GROUP]
+
+
+def test_group_chatter_strangers_and_residents_are_not_answered_or_obeyed(kampung, app):
+    from bot.groups import group_chats_for
+
+    assert in_group(app, 503, "selamat pagi semua") == []
+    assert "belum mengenal Anda" in in_group(app, 503, "/hubungkan UMKM RW 05")[0]["text"]
+    kampung.resident("telegram:504").onboard(name="Pak Warga")
+    assert "khusus pengurus" in in_group(app, 504, "/hubungkan UMKM RW 05")[0]["text"]
+    with app.engine.connect() as conn:
+        assert group_chats_for(conn, "UMKM RW 05") == []
+
+
+def test_hubungkan_in_a_private_chat_explains_where_to_send_it(kampung, app):
+    koor = kampung.resident("telegram:505")
+    koor.onboard(name="Pak Koor")
+    _make_koordinator(app, "telegram", "505")
+    koor.says("/hubungkan UMKM RW 05").hears("di dalam grup Telegram").at("help", "menu")
+
+
+def _make_koordinator(app, channel, address):
+    from sqlalchemy import select
+
+    from db.models import Identity, RoleGrant
+
+    with app.sessions.begin() as session:
+        rid = session.scalars(select(Identity.resident_id).where(
+            Identity.channel == channel, Identity.address == address)).one()
+        session.add(RoleGrant(resident_id=rid, role="koordinator"))

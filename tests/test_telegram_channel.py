@@ -406,3 +406,12 @@ async def test_wrong_token_is_rejected_by_fake(api, inbox):
     with pytest.raises(InvalidToken):
         await ch.start()
     assert api.methods() == []  # rejected before being recorded
+
+
+def test_convert_group_command_names_the_sender():
+    group = {"id": -1001234, "type": "supergroup", "title": "UMKM RW 05"}
+    msg = convert({"update_id": 90, "message": {"message_id": 5, "date": 1_700_000_000, "chat": group,
+                                                "from": USER, "text": "/hubungkan@KampungBot UMKM RW 05"}})
+    assert (msg.address, msg.sender_id, msg.text) == ("-1001234", "555", "/hubungkan UMKM RW 05")
+    private = convert(message_update(91, text="halo"))
+    assert private.sender_id is None

@@ -87,6 +87,9 @@ def _message_media(message) -> list[Media]:
     return media
 
 
+GROUP_CHATS = ("group", "supergroup")
+
+
 def update_to_incoming(update: Update) -> IncomingMessage | None:
     """Translate one update, or None when it carries nothing the bot acts on.
 
@@ -107,6 +110,8 @@ def update_to_incoming(update: Update) -> IncomingMessage | None:
         "address": address,
         "profile_name": user.full_name if user else None,
         "external_id": f"telegram:{update.update_id}",
+        # In a group the chat is the group; the person is who acts (e.g. /hubungkan).
+        "sender_id": str(user.id) if user and chat is not None and chat.type in GROUP_CHATS else None,
     }
 
     query = update.callback_query
