@@ -113,7 +113,7 @@ def _follow_kind(ctx: EffectContext, effect: FollowKind) -> None:
 
 
 # -- who is invited ---------------------------------------------------------------
-def _in_audience(audience: str):
+def in_audience(audience: str):
     """SQL condition on Resident for one audience value."""
     if audience == "all":
         return true()
@@ -129,7 +129,7 @@ def _in_audience(audience: str):
 
 
 def _invitees(audience: str):
-    return select(Resident.id).where(Resident.consent_at.is_not(None), _in_audience(audience)).order_by(Resident.id)
+    return select(Resident.id).where(Resident.consent_at.is_not(None), in_audience(audience)).order_by(Resident.id)
 
 
 def _event_message(event: EventInfo, key: str) -> tuple[str, dict]:

@@ -12,6 +12,7 @@ FEATURE_MODULES = [
     "bot.surveys",
     "bot.groups",
     "bot.triage",
+    "bot.overview",
 ]
 
 

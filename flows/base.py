@@ -159,6 +159,9 @@ class FlowContext:
     pick: Callable[[str, tuple[Option, ...]], str | None] | None = None
     # The group chat the resident is writing in (Telegram group), else None.
     chat: str | None = None
+    # may_enter(flow_id) -> bool: whether the router would let this resident in (menus
+    # show only what can be entered; the router still enforces it).
+    may_enter: Callable[[str], bool] | None = None
 
 
 class Flow:

@@ -8,6 +8,7 @@ from flows.groups import GroupsFlow
 from flows.help import HelpFlow
 from flows.onboarding import OnboardingFlow
 from flows.optout import OptoutFlow
+from flows.overview import OverviewFlow
 from flows.privacy import PrivacyFlow
 from flows.report import ReportFlow
 from flows.staff import StaffFlow
@@ -28,5 +29,6 @@ def all_flows() -> dict[str, Flow]:
         GroupsFlow(),
         StaffFlow(),
         TriageFlow(),
+        OverviewFlow(),
     ]
     return {flow.id: flow for flow in flows}

@@ -12,6 +12,7 @@ from flows.scope import STAFF_ROLES
 STAFF_MENU: tuple[str, ...] = (
     "triage",
     "groups",
+    "overview",
 )
 
 
@@ -25,7 +26,7 @@ class StaffFlow(Flow):
         return Outcome(goto="menu")
 
     def prompt(self, step: str, ctx: FlowContext) -> Prompt:
-        options = tuple(Option(flow_id, f"staff.menu.{flow_id}") for flow_id in STAFF_MENU)
+        options = tuple(Option(flow_id, f"staff.menu.{flow_id}") for flow_id in STAFF_MENU if ctx.may_enter(flow_id))
         return Prompt("staff.menu", {"name": ctx.resident.name or ""}, options=options + (Option("menu", "choice.menu"),))
 
     def answer(self, step: str, ctx: FlowContext, answer: Answer) -> Outcome:

@@ -96,7 +96,11 @@ class _Turn:
 
     def ctx(self) -> FlowContext:
         return FlowContext(self.resident.info, self.resident.kampung, self.state.data.setdefault("vars", {}), self.now,
-                           self.resident.store, self._pick, self.chat)
+                           self.resident.store, self._pick, self.chat, self._may_enter)
+
+    def _may_enter(self, flow_id: str) -> bool:
+        flow = self.router.flows.get(flow_id)
+        return flow is not None and may_enter(flow, self.resident.info.roles)
 
     def _pick(self, text: str, options: tuple[Option, ...]) -> str | None:
         return match_choice(text, self.lexicon.candidates(list(options))).id

@@ -19,3 +19,13 @@ def test_an_rt_head_sees_and_enters_the_staff_menu(sri, app):
     sri.says("menu").at("help", "menu")
     with app.sessions() as session:
         assert session.scalars(select(Resident.name)).one() == "Bu Sri"
+
+
+def test_the_staff_menu_lists_only_what_the_role_may_open(sri, app):
+    with app.sessions.begin() as session:
+        grant_role(session, "+6281234567001", "ketua_rt", "04")
+    rt_head = sri.says("pengurus").choices
+    assert "Gambaran kampung" not in " ".join(rt_head)
+    with app.sessions.begin() as session:
+        grant_role(session, "+6281234567001", "koordinator", None)
+    assert len(sri.says("pengurus").choices) > len(rt_head)
