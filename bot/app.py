@@ -18,6 +18,7 @@ from bot.kampung_setup import ensure_kampung
 from bot.render import Renderer
 from bot.settings import Settings
 from db.session import make_engine, make_sessionmaker, upgrade_schema
+from flows.base import Policy
 from flows.registry import all_flows
 from handlers.lexicon import Lexicons
 from handlers.router import Router
@@ -44,6 +45,7 @@ def build_app(settings: Settings, clock=None, catalog: Catalog | None = None) ->
     clock = clock or SystemClock()
     lexicons = Lexicons(catalog)
     features = all_features()
-    router = Router(all_flows(), lexicons, timedelta(hours=settings.idle_timeout_hours))
+    policy = Policy(settings.timezone, settings.quiet_window())
+    router = Router(all_flows(), lexicons, timedelta(hours=settings.idle_timeout_hours), policy)
     core = Core(engine, Renderer(catalog, lexicons, settings.timezone), router, clock, features, settings)
     return App(settings, engine, sessions, catalog, core, clock, features)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -35,9 +36,21 @@ class Settings:
     default_language: str = "id"
     idle_timeout_hours: float = 24.0
     reminder_grace_minutes: float = 60.0
+    # When announcements wait ("HH:MM-HH:MM", Asia/Jakarta wall clock); empty: never.
+    quiet_hours: str = "21:00-06:00"
     host: str = "0.0.0.0"
     port: int = 8000
     log_level: str = "INFO"
+
+    def quiet_window(self) -> tuple[time, time] | None:
+        """QUIET_HOURS as (start, end) wall-clock times, or None when switched off."""
+        text = self.quiet_hours.strip()
+        if not text or text.lower() in ("off", "none", "-"):
+            return None
+        start, sep, end = text.partition("-")
+        if not sep:
+            raise ValueError(f"expected HH:MM-HH:MM, got {text!r}")
+        return time.fromisoformat(start.strip().zfill(5)), time.fromisoformat(end.strip().zfill(5))
 
     @property
     def twilio_enabled(self) -> bool:
@@ -68,6 +81,10 @@ class Settings:
             problems.append("IDLE_TIMEOUT_HOURS must be positive")
         if self.reminder_grace_minutes < 0:
             problems.append("REMINDER_GRACE_MINUTES must not be negative")
+        try:
+            self.quiet_window()
+        except ValueError as exc:
+            problems.append(f"QUIET_HOURS: {exc}")
         if problems:
             raise SettingsError("; ".join(problems))
 
@@ -89,6 +106,7 @@ _FIELDS = {
     "DEFAULT_LANGUAGE": ("default_language", str),
     "IDLE_TIMEOUT_HOURS": ("idle_timeout_hours", float),
     "REMINDER_GRACE_MINUTES": ("reminder_grace_minutes", float),
+    "QUIET_HOURS": ("quiet_hours", str),
     "HOST": ("host", str),
     "PORT": ("port", int),
     "LOG_LEVEL": ("log_level", str),

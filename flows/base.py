@@ -8,7 +8,7 @@ catalogue keys, never sentences.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, Callable
 
 from bot.messages import Location, Media
@@ -162,6 +162,17 @@ class FlowContext:
     # may_enter(flow_id) -> bool: whether the router would let this resident in (menus
     # show only what can be entered; the router still enforces it).
     may_enter: Callable[[str], bool] | None = None
+    # The kampung's time zone (for reading "besok jam 8 malam") and quiet hours.
+    policy: Policy = field(default_factory=lambda: Policy())
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Kampung-wide settings a flow may need: the time zone people's times are in,
+    and the quiet hours (start, end wall-clock times, or None) when announcements wait."""
+
+    zone: str = "Asia/Jakarta"
+    quiet_hours: tuple[time, time] | None = None
 
 
 class Flow:

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.messages import IncomingMessage
-from flows.base import Answer, Effect, Flow, FlowContext, KampungInfo, Option, Outcome, Prompt, ResidentInfo, Say
+from flows.base import (Answer, Effect, Flow, FlowContext, KampungInfo, Option, Outcome, Policy, Prompt,
+                        ResidentInfo, Say)
 from handlers.lexicon import Lexicons
 from handlers.roles import may_enter
 from handlers.understanding import clean, match_choice, match_word, normalize, score_intents
@@ -66,8 +67,10 @@ class ResidentPort(Protocol):
 
 
 class Router:
-    def __init__(self, flows: dict[str, Flow], lexicons: Lexicons, idle_timeout: timedelta):
+    def __init__(self, flows: dict[str, Flow], lexicons: Lexicons, idle_timeout: timedelta,
+                 policy: Policy | None = None):
         self.flows = flows
+        self.policy = policy or Policy()
         self.lexicons = lexicons
         self.idle_timeout = idle_timeout
         # Global words owned by a flow (Flow.commands) rather than by the engine.
@@ -96,7 +99,7 @@ class _Turn:
 
     def ctx(self) -> FlowContext:
         return FlowContext(self.resident.info, self.resident.kampung, self.state.data.setdefault("vars", {}), self.now,
-                           self.resident.store, self._pick, self.chat, self._may_enter)
+                           self.resident.store, self._pick, self.chat, self._may_enter, self.router.policy)
 
     def _may_enter(self, flow_id: str) -> bool:
         flow = self.router.flows.get(flow_id)
