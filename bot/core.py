@@ -157,6 +157,8 @@ class Core:
             for p in pieces
         ]
         self._write_outbox(conn, resident_id, msg, replies, now)
+        if port.reshaped_kampung:
+            self._kampung_cache = (None, 0.0)
         return replies
 
     @staticmethod
@@ -181,7 +183,8 @@ class Core:
             raise StaleDataError("conversation was changed by another worker")
 
     def _kampung(self, conn: Connection) -> KampungInfo:
-        """The kampung's shape changes rarely (`kampung init`); re-read it every 30 s."""
+        """The kampung's shape changes rarely (`kampung init`, a paguyuban created or
+        renamed); re-read it every 30 s, and at once after this process changed it."""
         info, expires = self._kampung_cache
         if info is None or time.monotonic() > expires:
             info = load_kampung(conn)

@@ -7,7 +7,8 @@ A feature brings, besides its flow in `flows/` and its texts in `locales/`:
   transaction; a handler may return `Say`s for the resident (a ticket number, say);
 - `due_tasks`: work that becomes due at a time (reminders), run by the scheduler and by
   `kampung simulate`'s clock lines, each given a `TaskContext`;
-- `cli`: its desk commands.
+- `cli`: its desk commands;
+- `reshapes_kampung`: its effects that change the kampung's paguyuban or RTs.
 Features are listed in `bot.feature_list`.
 """
 from __future__ import annotations
@@ -62,6 +63,9 @@ class Feature:
     effects: dict[type, EffectHandler] = field(default_factory=dict)
     due_tasks: tuple[DueTask, ...] = ()
     cli: CliRegistrar | None = None
+    # Effect types that change the kampung's shape (its paguyuban, RTs): the core
+    # re-reads it after a turn that applied one, instead of waiting for its cache.
+    reshapes_kampung: frozenset[type] = frozenset()
 
 
 class FeatureIndex:
@@ -71,6 +75,7 @@ class FeatureIndex:
     def __init__(self, features: tuple[Feature, ...]):
         self.readers = {f.name: f.reads for f in features if f.reads}
         self.effects = {t: h for f in features for t, h in f.effects.items()}
+        self.reshaping = frozenset(t for f in features for t in f.reshapes_kampung)
 
 
 class Store:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.features import EffectContext, Feature
 from bot.phones import normalize_phone
 from db.groups import PaguyubanChat
-from db.models import Membership, Paguyuban, Resident, Rt
+from db.models import Base, Membership, Paguyuban, Resident, Rt
 from flows.base import ResidentInfo, Say
 from flows.choices import valid_name
 from flows.groups import AddMember, CreateGroup, LinkChat, RemoveMember, RenameGroup
@@ -136,8 +136,19 @@ def rename_group(conn: Connection, group_id: int, name: str) -> str:
     existing = find_group(conn, clean)
     if existing is not None and existing.id != group_id:
         raise GroupError("groups.name_taken", name=existing.name)
+    old = _group_name(conn, group_id)
     conn.execute(update(Paguyuban).where(Paguyuban.id == group_id).values(name=clean))
+    _carry_audiences(conn, old, clean)
     return clean
+
+
+def _carry_audiences(conn: Connection, old: str, new: str) -> None:
+    """Events, surveys and broadcasts name their paguyuban in `audience`
+    ("paguyuban:UMKM RW 05"); a rename carries over to every such column."""
+    for table in Base.metadata.sorted_tables:
+        if "audience" in table.c:
+            conn.execute(update(table).where(table.c.audience == f"paguyuban:{old}")
+                         .values(audience=f"paguyuban:{new}"))
 
 
 def add_member(conn: Connection, group_id: int, resident_id: int) -> bool:
@@ -330,4 +341,5 @@ FEATURE = Feature(
     effects={CreateGroup: _guarded(_on_create), RenameGroup: _guarded(_on_rename), AddMember: _guarded(_on_add),
              RemoveMember: _guarded(_on_remove), LinkChat: _guarded(_on_link)},
     cli=_cli,
+    reshapes_kampung=frozenset({CreateGroup, RenameGroup}),
 )

@@ -111,9 +111,12 @@ class ResidentPort:
         self.kampung = kampung
         self.now = now
         self.erased = False
+        # Set when an effect changed the kampung's shape (a paguyuban created, renamed).
+        self.reshaped_kampung = False
         features = features or FeatureIndex(())
         self.store = Store(features.readers, conn, info, now)
         self._feature_effects = features.effects
+        self._reshaping = features.reshaping
         self._notifier = notifier
         self._settings = settings
 
@@ -121,6 +124,7 @@ class ResidentPort:
         """Apply a flow's effect; returns what the feature has to say about it."""
         handler = self._feature_effects.get(type(effect))
         if handler is not None:
+            self.reshaped_kampung = self.reshaped_kampung or type(effect) in self._reshaping
             context = EffectContext(self.conn, self.info, self.now, self._notifier, self._settings)
             return handler(context, effect) or []
         self._apply_profile(effect)

@@ -5,11 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select
 
+from datetime import timedelta
+
 from bot.app import build_app
+from bot.events import NewEvent, add_event
 from bot.features import EffectContext
 from bot.groups import FEATURE, group_chats_for, link_chat
 from bot.residents import load_info
 from bot.roles_admin import grant_role
+from db.events import Event
 from db.models import Membership, Paguyuban, Resident
 from flows.groups import CreateGroup
 from tests.transcript import Kampung
@@ -261,3 +265,32 @@ def _make_koordinator(app, channel, address):
         rid = session.scalars(select(Identity.resident_id).where(
             Identity.channel == channel, Identity.address == address)).one()
         session.add(RoleGrant(resident_id=rid, role="koordinator"))
+
+
+def test_a_new_or_renamed_paguyuban_is_offered_at_once(budi, sri):
+    """The core's kampung cache is dropped after a change, not 30 s later."""
+    budi.says("kelola paguyuban")
+    budi.says("buat baru")
+    budi.says("Kelompok Tani RW 05").hears("sudah dibuat")
+    sri.says("ubah data")
+    sri.says("paguyuban").offers("Kelompok Tani RW 05").at("privacy", "edit_paguyuban")
+    sri.says("batal")
+    budi.says("ganti nama")
+    budi.says("Kelompok Tani Ngaliyan").hears("sudah diganti")
+    sri.says("ubah data")
+    offered = sri.says("paguyuban").offers("Kelompok Tani Ngaliyan").choices
+    assert "Kelompok Tani RW 05" not in offered
+
+
+def test_renaming_carries_over_to_events_and_surveys_for_that_paguyuban(budi, app, clock):
+    with app.engine.begin() as conn:
+        add_event(conn, app.core.notifier, NewEvent("pelatihan", "Pelatihan foto produk", clock.now() + timedelta(days=3),
+                                                    "Balai RW", "paguyuban:UMKM RW 05"), clock.now(), "Asia/Jakarta")
+        add_event(conn, app.core.notifier, NewEvent("rembuk", "Rembuk PKK", clock.now() + timedelta(days=3),
+                                                    "Balai RW", "paguyuban:PKK RW 05"), clock.now(), "Asia/Jakarta")
+    budi.says("kelola paguyuban")
+    budi.says("umkm")
+    budi.says("ganti nama")
+    budi.says("UMKM Purwoyoso").hears("sudah diganti")
+    with app.sessions() as session:
+        assert set(session.scalars(select(Event.audience))) == {"paguyuban:UMKM Purwoyoso", "paguyuban:PKK RW 05"}
