@@ -15,7 +15,8 @@ START = datetime(2026, 11, 22, 3, 0, tzinfo=timezone.utc)  # 10:00 WIB
 
 @pytest.fixture
 def settings(tmp_path):
-    return load_settings(env_file=None, environ={"DATABASE_URL": f"sqlite:///{tmp_path}/kampung.db"})
+    return load_settings(env_file=None, environ={"DATABASE_URL": f"sqlite:///{tmp_path}/kampung.db",
+                                                 "DATA_DIR": str(tmp_path / "data")})
 
 
 @pytest.fixture
