@@ -20,9 +20,9 @@ from bot.messages import IncomingMessage, OutgoingMessage, join_sender
 from bot.notify import Notifier
 from bot.render import Renderer
 from bot.settings import Settings
-from bot.residents import ResidentPort, create_identity, erase_resident, load_info, load_kampung
+from bot.residents import ResidentPort, create_identity, erase_resident, link_phone, load_info, load_kampung
 from db.models import Conversation, Inbox, Outbox
-from flows.base import KampungInfo
+from flows.base import KampungInfo, Say
 from handlers.router import ConvState, Router
 
 log = logging.getLogger(__name__)
@@ -123,11 +123,15 @@ class Core:
         now = self.clock.now()
         if msg.sender_id:
             return self._process_group(conn, msg, now)
+        notice = None
+        if msg.contact_phone:
+            linked = link_phone(conn, msg.channel, msg.address, msg.contact_phone, now, self.default_language)
+            notice = Say(f"phone_link.{linked}", {"phone": msg.contact_phone})
         found = load_info(conn, msg.channel, msg.address)
         if found is None:
             create_identity(conn, msg.channel, msg.address, now, self.default_language)
             found = load_info(conn, msg.channel, msg.address)
-        return self._turn(conn, msg, found, now)
+        return self._turn(conn, msg, found, now, notice)
 
     def _process_group(self, conn: Connection, msg: IncomingMessage, now: datetime) -> list[OutgoingMessage]:
         """A group chat: the bot answers only commands and buttons, acting for the person
@@ -141,11 +145,12 @@ class Core:
             return [out]
         return self._turn(conn, msg, found, now)
 
-    def _turn(self, conn: Connection, msg: IncomingMessage, found, now: datetime) -> list[OutgoingMessage]:
+    def _turn(self, conn: Connection, msg: IncomingMessage, found, now: datetime,
+              notice: Say | None = None) -> list[OutgoingMessage]:
         info, conv = found
         state = ConvState(conv.flow, conv.step, dict(conv.data or {}), conv.updated_at)
         port = ResidentPort(conn, info, self._kampung(conn), now, self.features, self.notifier, self.settings)
-        pieces = self.router.handle(state, port, msg, now)
+        pieces = self.router.handle(state, port, msg, now, notice)
         resident_id = None if port.erased else info.id
         if port.erased:
             erase_resident(conn, info.id)

@@ -46,6 +46,8 @@ class IncomingMessage:
     platform returns a pressed button (Telegram inline keyboard). ``external_id``
     (MessageSid, update_id) makes redelivery idempotent. In a group chat ``address`` is
     the group and ``sender_id`` the person who wrote (their own address on the channel).
+    ``contact_phone`` is the sender's own number, shared with the platform's contact
+    button (Telegram); the channel passes it only when the contact is the sender's.
     """
 
     channel: str
@@ -57,6 +59,7 @@ class IncomingMessage:
     profile_name: str | None = None
     external_id: str | None = None
     sender_id: str | None = None
+    contact_phone: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,6 +71,11 @@ class IncomingMessage:
         loc = data.get("location")
         data["location"] = Location(**loc) if loc else None
         return cls(**data)
+
+
+# A choice id channels render as their own "share my phone number" button (Telegram's
+# contact button); the number then arrives as `IncomingMessage.contact_phone`.
+SHARE_PHONE = "share_phone"
 
 
 @dataclass(frozen=True)

@@ -181,3 +181,55 @@ def erase_resident(conn: Connection, resident_id: int) -> None:
     for model in (Conversation, Membership, RoleGrant, Identity):
         conn.execute(delete(model).where(model.resident_id == resident_id))
     conn.execute(delete(Resident).where(Resident.id == resident_id))
+
+
+# -- a chat account joined to a phone number -------------------------------------------
+LINKED, SAVED, SAME, TAKEN = "linked", "saved", "same", "taken"
+_PERSON = select(Resident.id, Resident.name, Resident.rt_id, Resident.consent_at)
+
+
+def link_phone(conn: Connection, channel: str, address: str, phone: str, now: datetime, language: str) -> str:
+    """Join a chat account (Telegram has no phone number) to the resident with the number
+    its owner shared, so someone registered on WhatsApp or imported by their RT head is
+    recognised on Telegram too. Returns:
+    LINKED: the two are now one resident (the one who consented, else the one with the number);
+    SAVED: nobody had the number, it is kept with this account;
+    SAME: it already was;
+    TAKEN: both accounts consented separately; joining them is for a person to decide."""
+    current = conn.scalar(select(Identity.resident_id).where(Identity.channel == channel, Identity.address == address))
+    if current is None:
+        current = create_identity(conn, channel, address, now, language)
+    owner = conn.scalar(select(Resident.id).where(Resident.phone == phone))
+    if owner is None:
+        conn.execute(update(Resident).where(Resident.id == current).values(phone=phone))
+        return SAVED
+    if owner == current:
+        return SAME
+    people = {row.id: row for row in conn.execute(_PERSON.where(Resident.id.in_((current, owner))))}
+    if people[current].consent_at and people[owner].consent_at:
+        return TAKEN
+    keep, gone = (current, owner) if people[current].consent_at else (owner, current)
+    _absorb(conn, people[keep], people[gone], phone)
+    return LINKED
+
+
+def _absorb(conn: Connection, keep, gone, phone: str) -> None:
+    """Move what the resident `gone` has (chat accounts, roles, paguyuban, messages still
+    queued) to `keep`, fill `keep`'s empty name and RT from it, then remove `gone`."""
+    conn.execute(update(Identity).where(Identity.resident_id == gone.id).values(resident_id=keep.id))
+    held = set(conn.execute(select(RoleGrant.role, RoleGrant.rt_id).where(RoleGrant.resident_id == keep.id)).all())
+    for grant_id, role, rt_id in conn.execute(
+            select(RoleGrant.id, RoleGrant.role, RoleGrant.rt_id).where(RoleGrant.resident_id == gone.id)).all():
+        if (role, rt_id) not in held:
+            conn.execute(update(RoleGrant).where(RoleGrant.id == grant_id).values(resident_id=keep.id))
+    conn.execute(update(Outbox).where(Outbox.resident_id == gone.id).values(resident_id=keep.id))
+    conn.execute(insert(Membership).from_select(
+        ["resident_id", "paguyuban_id"],
+        select(literal(keep.id), Membership.paguyuban_id).where(
+            Membership.resident_id == gone.id,
+            Membership.paguyuban_id.not_in(select(Membership.paguyuban_id).where(Membership.resident_id == keep.id)))))
+    for model in (Conversation, Membership, RoleGrant):
+        conn.execute(delete(model).where(model.resident_id == gone.id))
+    conn.execute(delete(Resident).where(Resident.id == gone.id))
+    conn.execute(update(Resident).where(Resident.id == keep.id).values(
+        phone=phone, name=keep.name or gone.name, rt_id=keep.rt_id or gone.rt_id))

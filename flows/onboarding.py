@@ -1,6 +1,8 @@
 """A resident's first conversation: welcome, consent (UU PDP 27/2022), name, RT,
 paguyuban memberships, language. Each answer is stored as soon as it is given, so a
-pause or a restart loses nothing.
+pause or a restart loses nothing. On Telegram, which has no phone number, the consent
+question also offers the "share my number" button: someone already registered (on
+WhatsApp, or by their RT head) is then recognised and skips the rest (bot.residents.link_phone).
 
     consent --setuju--> name --> rt --> paguyuban --> language --> help.menu
        |                    (or "belum tahu") (several, or skip)
@@ -19,11 +21,18 @@ from flows.base import (
     Say,
     UpdateProfile,
 )
+from bot.messages import SHARE_PHONE
 from flows.choices import language_options, paguyuban_options, rt_options, valid_name
 
 CONSENT_OPTIONS = (Option("agree", "choice.agree"), Option("decline", "choice.decline"))
 # Not everyone knows their RT number; nobody should be stuck here for it.
 RT_UNKNOWN = Option("rt_unknown", "choice.rt_unknown")
+SHARE = Option(SHARE_PHONE, "choice.share_phone")
+
+
+def _consent_options(ctx: FlowContext, options: tuple[Option, ...]) -> tuple[Option, ...]:
+    """With the share-my-number button where the channel has no phone number (Telegram)."""
+    return options + (SHARE,) if "telegram" in ctx.resident.channels and not ctx.resident.phone else options
 
 
 class OnboardingFlow(Flow):
@@ -35,9 +44,9 @@ class OnboardingFlow(Flow):
 
     def prompt(self, step: str, ctx: FlowContext) -> Prompt:
         if step == "consent":
-            return Prompt("onboarding.consent", options=CONSENT_OPTIONS)
+            return Prompt("onboarding.consent", options=_consent_options(ctx, CONSENT_OPTIONS))
         if step == "declined":
-            return Prompt("onboarding.declined", options=CONSENT_OPTIONS[:1])
+            return Prompt("onboarding.declined", options=_consent_options(ctx, CONSENT_OPTIONS[:1]))
         if step == "name":
             suggested = ctx.data.get("profile_name")
             options = (Option("use_profile", "choice.use_profile_name", params={"name": suggested}),) if suggested else ()
@@ -52,6 +61,8 @@ class OnboardingFlow(Flow):
 
     def answer(self, step: str, ctx: FlowContext, answer: Answer) -> Outcome:
         if step in ("consent", "declined"):
+            if answer.choice_id == SHARE.id:  # typed, or a channel without the button
+                return Outcome([Say("onboarding.share_phone_how")])
             if answer.choice_id == "agree":
                 return Outcome([Say("onboarding.thanks_consent")], goto="name", effects=[RecordConsent()])
             return Outcome(goto="declined")

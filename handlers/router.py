@@ -76,8 +76,15 @@ class Router:
         # Global words owned by a flow (Flow.commands) rather than by the engine.
         self.command_flows = {word: flow.id for flow in flows.values() for word in flow.commands}
 
-    def handle(self, state: ConvState, resident: ResidentPort, msg: IncomingMessage, now: datetime) -> list[Piece]:
-        return _Turn(self, state, resident, now).run(msg)
+    def handle(self, state: ConvState, resident: ResidentPort, msg: IncomingMessage, now: datetime,
+               notice: Say | None = None) -> list[Piece]:
+        """`notice`: what the core has to say before the turn (a shared phone number
+        joined this chat account to a resident); the current question is then asked again."""
+        turn = _Turn(self, state, resident, now)
+        if notice is not None:
+            turn.pending.append(notice)
+            return turn._reprompt_or_start(msg)
+        return turn.run(msg)
 
 
 class _Turn:

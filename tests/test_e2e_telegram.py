@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from starlette.testclient import TestClient
 
 from bot.app import App, build_app
 from bot.services import Services
 from bot.settings import load_settings
-from db.models import Conversation, Identity, Inbox, Outbox
+from db.models import Conversation, Identity, Inbox, Outbox, Resident
 from tests.e2e_support import count, settle
 from tests.fakes.telegram_api import FakeTelegramAPI, callback_update, message_update
+from tests.transcript import Kampung
 
 PUBLIC = "https://bot.example.org"
 SECRET = "e2e-webhook-secret"
@@ -112,22 +113,46 @@ def test_start_then_button_press_advances_onboarding(webhook_bot, api):
     assert welcome["chat_id"] == consent["chat_id"] == 555
     assert "Kampung Home Industri" in welcome["text"]
     assert "setuju?" in consent["text"]
-    assert keyboard(consent) == [("Setuju", "agree"), ("Tidak setuju", "decline")]
+    # Telegram has no phone number: the consent question comes with the contact button,
+    # on a reply keyboard (the only place Telegram has it); its other buttons send their label.
+    assert consent["reply_markup"] == {
+        "keyboard": [[{"text": "Setuju"}], [{"text": "Tidak setuju"}],
+                     [{"text": "📱 Bagikan nomor HP saya", "request_contact": True}]],
+        "one_time_keyboard": True, "resize_keyboard": True}
     assert conversation(webhook_bot.app, 555) == ("onboarding", "consent")
 
-    thanks, name = webhook_bot.send(callback_update(2, "agree"))
+    thanks, name = webhook_bot.send(text_update(2, "Setuju"))
 
     assert thanks["text"].startswith("Terima kasih")
     assert name["text"].startswith("Siapa nama Anda")
     assert [data for _, data in keyboard(name)] == ["use_profile"]  # offers the Telegram name
     assert conversation(webhook_bot.app, 555) == ("onboarding", "name")
-    [answered] = api.wait_calls("answerCallbackQuery", 1)
-    assert answered["callback_query_id"] == "cbq-2"
-
     [rt] = webhook_bot.send(callback_update(3, "use_profile"))
+    [answered] = api.wait_calls("answerCallbackQuery", 1)
+    assert answered["callback_query_id"] == "cbq-3"
     assert "RT berapa" in rt["text"]
     assert ("RT 04", "04") in keyboard(rt)
     assert conversation(webhook_bot.app, 555) == ("onboarding", "rt")
+
+
+def test_sharing_ones_number_on_telegram_joins_the_whatsapp_resident(webhook_bot):
+    """Bu Sri registered on WhatsApp; on Telegram she shares her number and is herself."""
+    sri = Kampung(webhook_bot.app).resident("whatsapp:+6281234567001")
+    sri.onboard(name="Bu Sri", rt="4")
+    with webhook_bot.app.engine.begin() as conn:  # this bot has no WhatsApp channel to send them
+        conn.execute(update(Outbox).values(status="sent"))
+    webhook_bot.send(text_update(1, "halo"))
+    someone_else = {"phone_number": "6281234567999", "first_name": "Budi", "user_id": 777}
+    assert webhook_bot.send(message_update(2, contact=someone_else)) == []  # not hers: ignored
+    mine = {"phone_number": "6281234567001", "first_name": "Siti", "user_id": 555}
+    linked, menu = webhook_bot.send(message_update(3, contact=mine))
+    assert "tersambung dengan data Anda" in linked["text"] and "+6281234567001" in linked["text"]
+    assert "Bu Sri" in menu["text"]
+    assert conversation(webhook_bot.app, 555) == ("help", "menu")
+    with webhook_bot.app.sessions() as session:
+        assert session.scalars(select(func.count()).select_from(Resident)).one() == 1
+        assert set(session.execute(select(Identity.channel, Identity.address))) == {
+            ("whatsapp", "+6281234567001"), ("telegram", "555")}
 
 
 @pytest.mark.parametrize("secret", ["wrong-secret", None])
@@ -163,7 +188,8 @@ async def test_polling_mode_answers_a_pushed_update(tmp_path, api):
         welcome, consent = await api.wait_for_call("sendMessage", 2)
         assert welcome["chat_id"] == 555
         assert "Kampung Home Industri" in welcome["text"]
-        assert keyboard(consent) == [("Setuju", "agree"), ("Tidak setuju", "decline")]
+        assert [row[0]["text"] for row in consent["reply_markup"]["keyboard"]] == [
+            "Setuju", "Tidak setuju", "📱 Bagikan nomor HP saya"]
 
         api.push_update(callback_update(22, "agree"))
         calls = await api.wait_for_call("sendMessage", 4)

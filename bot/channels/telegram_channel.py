@@ -24,13 +24,16 @@ from telegram import (
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
     Update,
 )
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.messages import IncomingMessage, Location, Media, OutgoingMessage
+from bot.messages import SHARE_PHONE, IncomingMessage, Location, Media, OutgoingMessage
+from bot.phones import normalize_phone
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -125,6 +128,14 @@ def update_to_incoming(update: Update) -> IncomingMessage | None:
         # edited_message, my_chat_member, channel_post, ...: not part of a conversation.
         return None
 
+    contact = message.contact
+    if contact is not None:
+        # Only the sender's own number (the contact button) joins their account; a
+        # forwarded contact card of someone else is not theirs to link.
+        own = user is not None and contact.user_id == user.id and base["sender_id"] is None
+        phone = _phone(contact.phone_number) if own else None
+        return IncomingMessage(contact_phone=phone, **base) if phone else None
+
     text = message.text or message.caption or ""
     if message.text:
         text = _strip_command_mention(text)
@@ -138,6 +149,28 @@ def update_to_incoming(update: Update) -> IncomingMessage | None:
         # Service messages (members joined, pinned, ...) and unsupported content.
         return None
     return IncomingMessage(text=text, media=media, location=location, **base)
+
+
+def _phone(number: str | None) -> str | None:
+    """Telegram gives the number with or without "+"; stored numbers are E.164."""
+    digits = (number or "").strip()
+    try:
+        return normalize_phone(digits if digits.startswith("+") else f"+{digits}")
+    except ValueError:
+        return None
+
+
+def _markup(choices) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    """Inline buttons, or, when the share-my-number button is among the choices, a reply
+    keyboard (Telegram's contact button exists only there; the other labels come back as text)."""
+    if not choices:
+        return None
+    if any(c.id == SHARE_PHONE for c in choices):
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(c.label, request_contact=True) if c.id == SHARE_PHONE else KeyboardButton(c.label)]
+             for c in choices],
+            one_time_keyboard=True, resize_keyboard=True)
+    return InlineKeyboardMarkup([[InlineKeyboardButton(text=c.label, callback_data=c.id)] for c in choices])
 
 
 def _chat_id(address: str) -> int | str:
@@ -296,11 +329,7 @@ class TelegramChannel:
     async def send(self, out: OutgoingMessage) -> str:
         """Send one message; returns Telegram's message_id. Errors propagate for the outbox to retry."""
         chat_id = _chat_id(out.address)
-        markup = None
-        if out.choices:
-            markup = InlineKeyboardMarkup(
-                [[InlineKeyboardButton(text=c.label, callback_data=c.id)] for c in out.choices]
-            )
+        markup = _markup(out.choices)
         if out.media_url:
             sent = await self.bot.send_photo(
                 chat_id=chat_id, photo=out.media_url, caption=to_html(out.text) or None,

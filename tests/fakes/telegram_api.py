@@ -315,7 +315,7 @@ class FakeTelegramAPI(FakeService):
             "from": BOT_USER,
             **content,
         }
-        if params.get("reply_markup"):
+        if (params.get("reply_markup") or {}).get("inline_keyboard"):  # Telegram echoes only inline keyboards
             message["reply_markup"] = params["reply_markup"]
         return message
 
