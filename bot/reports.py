@@ -5,7 +5,9 @@ with its notifications, and the desk command `kampung reports set-status`.
        +---------------+--------------------------+--> rejected (ditolak, with a reason)
 
 Every change is told to the reporter and every supporter, in their own language, even
-after STOP: it answers something they asked for.
+after STOP: it answers something they asked for. A new report is told to the head of
+its RT (to the koordinator when the RT has no head on the bot), who handles it in the
+staff menu's triage.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from sqlalchemy.engine import Connection
 from bot.features import EffectContext, Feature
 from bot.messages import Media
 from bot.notify import Notifier
+from db.models import RoleGrant, Rt
 from db.reports import Report, ReportPhoto, ReportSupport
 from flows.base import ResidentInfo, Say
 from flows.report import FileReport, SupportReport, category_say
@@ -126,7 +129,26 @@ def file_report(ectx: EffectContext, effect: FileReport) -> list[Say]:
         "status": "new", "status_changed_at": ectx.now, "created_at": ectx.now,
     }).inserted_primary_key[0]
     _add_photos(ectx, report_id, effect.photos)
+    _tell_staff(ectx, report_id, effect)
     return [Say("report.saved", {"ticket": ticket(report_id), "category": category_say(effect.category)})]
+
+
+_RT_HEADS = (select(RoleGrant.resident_id).join(Rt, Rt.id == RoleGrant.rt_id)
+             .where(RoleGrant.role == "ketua_rt", Rt.number == bindparam("rt")))
+_KOORDINATORS = select(RoleGrant.resident_id).where(RoleGrant.role == "koordinator")
+
+
+def _tell_staff(ectx: EffectContext, report_id: int, effect: FileReport) -> None:
+    """The RT head learns of a new report in their RT at once, not at their next look
+    at the triage list. Not an announcement: it is their job, so STOP does not hold it."""
+    staff = list(ectx.conn.scalars(_RT_HEADS, {"rt": effect.rt})) if effect.rt else []
+    staff = staff or list(ectx.conn.scalars(_KOORDINATORS))
+    params = {"ticket": ticket(report_id), "category": category_say(effect.category),
+              "where": Say("report.staff_rt", {"rt": effect.rt}) if effect.rt else Say("report.staff_no_rt"),
+              "text": _snippet(effect.description)}
+    for resident_id in dict.fromkeys(staff):
+        if resident_id != ectx.resident.id:
+            ectx.notifier.notify(ectx.conn, resident_id, "report.staff_new", params, ectx.now, announcement=False)
 
 
 def support_report(ectx: EffectContext, effect: SupportReport) -> list[Say]:
