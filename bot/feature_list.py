@@ -13,6 +13,7 @@ FEATURE_MODULES = [
     "bot.groups",
     "bot.triage",
     "bot.overview",
+    "bot.broadcasts",
     "bot.housekeeping",
 ]
 

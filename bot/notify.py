@@ -34,17 +34,32 @@ class Notifier:
                announcement: bool, options: tuple[Option, ...] = ()) -> bool:
         """Queue one message for a resident; False when they said STOP (announcements)
         or cannot be reached."""
+        return self.queue(conn, resident_id, key, params, now, announcement=announcement, options=options) is not None
+
+    def queue(self, conn: Connection, resident_id: int, key: str, params: dict, now: datetime, *,
+              announcement: bool, options: tuple[Option, ...] = (), media: dict[str, str] | None = None) -> int | None:
+        """As `notify`, returning the outbox row's id (None: STOP or unreachable).
+        `media` maps a channel to the image URL/reference to attach on that channel."""
         row = conn.execute(_RECIPIENT, {"rid": resident_id}).first()
         if row is None or (announcement and row.opted_out):
-            return False
+            return None
         identities = dict(conn.execute(_IDENTITIES, {"rid": resident_id}).all())
         channel = next((c for c in CHANNEL_PREFERENCE if c in identities), None)
         if channel is None:
-            return False
+            return None
         out = self.renderer.message(channel, identities[channel], row.language, key, params, options,
-                                    flow=row.flow, step=row.step)
-        conn.execute(insert(Outbox).values(
+                                    flow=row.flow, step=row.step, media_url=(media or {}).get(channel))
+        return conn.execute(insert(Outbox).values(
             resident_id=resident_id, channel=channel, address=out.address, payload=out.to_dict(),
             status="pending", attempts=0, not_before=now, created_at=now,
-        ))
-        return True
+        )).inserted_primary_key[0]
+
+    def post_to_chat(self, conn: Connection, channel: str, address: str, language: str, key: str, params: dict,
+                     now: datetime, media_url: str | None = None) -> int:
+        """Queue one message to a group chat (a linked Telegram group: `address` is its
+        chat id); no resident behind it. Returns the outbox row's id."""
+        out = self.renderer.message(channel, address, language, key, params, media_url=media_url)
+        return conn.execute(insert(Outbox).values(
+            resident_id=None, channel=channel, address=out.address, payload=out.to_dict(),
+            status="pending", attempts=0, not_before=now, created_at=now,
+        )).inserted_primary_key[0]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flows.base import Flow
+from flows.broadcast import BroadcastFlow
 from flows.business import BusinessFlow
 from flows.events import EventsFlow
 from flows.groups import GroupsFlow
@@ -30,5 +31,6 @@ def all_flows() -> dict[str, Flow]:
         StaffFlow(),
         TriageFlow(),
         OverviewFlow(),
+        BroadcastFlow(),
     ]
     return {flow.id: flow for flow in flows}

@@ -10,6 +10,7 @@ from flows.scope import STAFF_ROLES
 
 # Staff flows, in menu order; each declares its own roles, which the router enforces.
 STAFF_MENU: tuple[str, ...] = (
+    "broadcast",
     "triage",
     "groups",
     "overview",

@@ -1,0 +1,540 @@
+"""The broadcasts feature: announcements from staff to the kampung, an RT or a paguyuban,
+sent now, at a time, or on a repeating schedule; the delivery summary for the sender;
+`kampung broadcasts list|cancel|send`.
+
+Who reaches whom: the koordinator, ketua RW and admin any audience; an RT head only
+their own RT(s). The flow offers only those, and the effect handlers check again.
+
+Sending a run: every consented resident of the audience gets one message on their
+preferred channel, in their own language, through the notifier: the coordinator's words
+wrapped in the catalogue's "📢 Pengumuman dari {sender}" template. Residents who said
+STOP are counted as skipped, never messaged. A paguyuban's linked Telegram groups get
+one post each. Every message is a delivery row pointing at its outbox row, so the
+summary counts sent/failed from the outbox's own status. "Sekarang" is sent in the
+transaction of the confirmation itself; scheduled runs by the due task.
+
+Due task and downtime (setting REMINDER_GRACE_MINUTES, default 60):
+- a broadcast is claimed by an UPDATE that checks its status and `next_run_at` in the
+  transaction that writes its outbox rows, so it is never sent twice, even with two
+  runners;
+- a one-off whose time passed more than the grace period ago (the bot was down) is NOT
+  sent: an announcement hours late may be wrong ("nanti malam kerja bakti") and may
+  land in quiet hours. It becomes `missed` and the sender is told, so they can send it
+  again if it still holds;
+- a repeating one that missed one or more runs while the bot was down runs once for the
+  latest missed time if that is within the grace period (else that run is skipped and
+  the sender told), and `next_run_at` moves to the first run after now: never a burst.
+  Runs are computed on the kampung's wall clock (Asia/Jakarta has no DST).
+
+Delivery summary: once every outbox row of a run is final (sent, failed, uncertain), or
+SUMMARY_WAIT after the run started, the sender gets "Terkirim 40, gagal 1, dilewati
+(STOP) 3" (messages still waiting are named as such). A resident with no channel to
+reach counts as failed.
+
+Photos, the simplest robust way: the reference the channel gave is stored with the
+broadcast and attached per recipient channel (no download):
+- an http(s) URL (WhatsApp photos arrive as Twilio media URLs) goes as the message's
+  image URL on WhatsApp and Telegram; this works when the Twilio account serves media
+  without HTTP auth (Twilio's default); with "enforce HTTP auth on media" on, the
+  image is refused by the provider and the outbox row fails (the summary shows it);
+- a Telegram photo ("telegram-file:<id>") goes, as its file id, to Telegram residents
+  and linked Telegram groups only (the Bot API re-sends a file id the bot received);
+  WhatsApp residents get the text alone, and the preview says so.
+Left to do: downloading the photo into DATA_DIR (as bot/media.py does for reports) and
+sending it as a signed /files link, so every channel gets every photo.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from bot.events import in_audience, parse_audience
+from bot.features import EffectContext, Feature, TaskContext
+from bot.groups import group_chats_for
+from bot.notify import Notifier
+from db.broadcasts import Broadcast, BroadcastDelivery, BroadcastRun
+from db.models import Outbox, Resident
+from flows.base import ResidentInfo, Say, When
+from flows.broadcast import CancelBroadcast, CreateBroadcast, audience_say, rule_say
+from flows.scope import STAFF_ROLES, Scope, scope_of
+from handlers.natural_time import parse_when
+from handlers.recurrence import (NOT_RECURRING, Recurrence, in_quiet, moment_in_quiet, parse_recurrence,
+                                 quiet_end_after, rule_out_of_quiet)
+from handlers.understanding import clean
+
+log = logging.getLogger(__name__)
+
+SUMMARY_WAIT = timedelta(minutes=30)
+LIST_LIMIT = 9
+FINAL = ("sent", "failed", "uncertain")
+TEXT_LIMIT = 1500
+ROLE_ORDER = ("koordinator", "ketua_rw", "admin", "ketua_rt")
+TELEGRAM_FILE = "telegram-file:"
+GROUP_LANGUAGE = "id"
+
+
+@dataclass(frozen=True)
+class Reach:
+    recipients: int  # consented residents of the audience who did not say STOP
+    stopped: int  # ... who said STOP (skipped)
+    groups: int  # linked Telegram group chats
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    id: int
+    text: str
+    audience: str
+    rule: str | None
+    next_run_at: datetime | None
+
+
+# -- who ------------------------------------------------------------------------------------
+def _members(audience: str):
+    return (select(Resident.id, Resident.opted_out)
+            .where(Resident.consent_at.is_not(None), in_audience(audience)).order_by(Resident.id))
+
+
+def _group_chats(conn: Connection, audience: str) -> list[str]:
+    kind, _, name = audience.partition(":")
+    return group_chats_for(conn, name) if kind == "paguyuban" else []
+
+
+def reach(conn: Connection, audience: str) -> Reach:
+    members = _members(audience).subquery()
+    counts = dict(conn.execute(select(members.c.opted_out, func.count()).group_by(members.c.opted_out)).all())
+    return Reach(counts.get(False, 0), counts.get(True, 0), len(_group_chats(conn, audience)))
+
+
+def may_address(scope: Scope, audience: str) -> bool:
+    """Kampung-wide staff: any audience; an RT head: only "rt:NN" of their own RT."""
+    if scope.everything:
+        return True
+    kind, _, rt = audience.partition(":")
+    return kind == "rt" and rt in scope.rts
+
+
+def _visible(scope: Scope):
+    """SQL condition: the broadcasts a staff member may list and cancel."""
+    if scope.everything:
+        return Broadcast.id.is_not(None)
+    return Broadcast.audience.in_([f"rt:{rt}" for rt in sorted(scope.rts)] or ["-"])
+
+
+class BroadcastsView:
+    """`ctx.store.broadcasts`: recipient counts and the scheduled announcements in scope."""
+
+    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime):
+        self.conn, self.scope = conn, scope_of(resident)
+
+    def reach(self, audience: str) -> Reach:
+        if not may_address(self.scope, audience):
+            return Reach(0, 0, 0)
+        return reach(self.conn, audience)
+
+    def _scheduled(self):
+        return (select(Broadcast.id, Broadcast.text, Broadcast.audience, Broadcast.rule, Broadcast.next_run_at)
+                .where(Broadcast.status == "scheduled", _visible(self.scope)))
+
+    def scheduled(self) -> list[Scheduled]:
+        """The next ones due, at most LIST_LIMIT."""
+        rows = self.conn.execute(self._scheduled().order_by(Broadcast.next_run_at, Broadcast.id).limit(LIST_LIMIT))
+        return [Scheduled(*row) for row in rows]
+
+    def get(self, broadcast_id: int) -> Scheduled | None:
+        row = self.conn.execute(self._scheduled().where(Broadcast.id == broadcast_id)).first()
+        return Scheduled(*row) if row else None
+
+
+# -- sending ---------------------------------------------------------------------------------
+def media_for(ref: str | None) -> dict[str, str]:
+    """The image to attach per channel (see the module docstring)."""
+    if not ref:
+        return {}
+    if ref.startswith(TELEGRAM_FILE):
+        return {"telegram": ref.removeprefix(TELEGRAM_FILE)}
+    if ref.startswith(("https://", "http://")):
+        return {"whatsapp": ref, "telegram": ref, "console": ref}
+    return {}
+
+
+def _sender_say(name: str, role: str | None) -> Say:
+    if not role:
+        return Say("broadcast.sender_desk")
+    role_name, _, rt = role.partition(":")
+    return Say("broadcast.sender", {"name": name, "role": Say(f"broadcast.role.{role_name}", {"rt": rt})})
+
+
+def sender_role(resident: ResidentInfo) -> str | None:
+    roles = {role: rt for role, rt in resident.roles}
+    for role in ROLE_ORDER:
+        if role in roles:
+            return f"{role}:{roles[role]}" if role == "ketua_rt" and roles[role] else role
+    return None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: int
+    queued: int
+    skipped: int
+    unreachable: int
+    groups: int
+
+
+_BROADCAST = select(Broadcast).where(Broadcast.id == bindparam("bid"))
+
+
+def run_broadcast(conn: Connection, notifier: Notifier, broadcast_id: int, due_at: datetime, now: datetime,
+                  language: str = GROUP_LANGUAGE) -> RunResult:
+    """Queue one run of a broadcast: a message per reachable member, a post per linked group."""
+    b = conn.execute(_BROADCAST, {"bid": broadcast_id}).one()
+    run_id = conn.execute(insert(BroadcastRun).values(broadcast_id=b.id, due_at=due_at, started_at=now,
+                                                      skipped=0)).inserted_primary_key[0]
+    params = {"sender": _sender_say(b.sender_name, b.sender_role), "text": b.text}
+    media = media_for(b.media_url)
+    deliveries, skipped, unreachable = [], 0, 0
+    for rid, opted_out in conn.execute(_members(b.audience)).all():
+        if opted_out:
+            skipped += 1
+            continue
+        outbox_id = notifier.queue(conn, rid, "broadcast.message", params, now, announcement=True, media=media)
+        unreachable += outbox_id is None
+        deliveries.append({"run_id": run_id, "resident_id": rid, "chat_id": None, "outbox_id": outbox_id})
+    chats = _group_chats(conn, b.audience)
+    for chat in chats:
+        outbox_id = notifier.post_to_chat(conn, "telegram", chat, language, "broadcast.message", params, now,
+                                          media_url=media.get("telegram"))
+        deliveries.append({"run_id": run_id, "resident_id": None, "chat_id": chat, "outbox_id": outbox_id})
+    if deliveries:
+        conn.execute(insert(BroadcastDelivery), deliveries)
+    conn.execute(update(BroadcastRun).where(BroadcastRun.id == run_id).values(skipped=skipped))
+    queued = len(deliveries) - len(chats) - unreachable
+    log.info("broadcast %s run %s: %s queued, %s skipped (STOP), %s unreachable, %s groups",
+             b.id, run_id, queued, skipped, unreachable, len(chats))
+    return RunResult(run_id, queued, skipped, unreachable, len(chats))
+
+
+class BroadcastError(ValueError):
+    """A refused broadcast, as a catalogue key and its placeholders."""
+
+    def __init__(self, key: str, **params):
+        super().__init__(key)
+        self.key, self.params = key, params
+
+
+@dataclass(frozen=True)
+class NewBroadcast:
+    text: str
+    audience: str
+    media_url: str | None = None
+    at: datetime | None = None
+    rule: Recurrence | None = None
+    sender_id: int | None = None
+    sender_name: str = ""
+    sender_role: str | None = None
+
+
+@dataclass(frozen=True)
+class Created:
+    id: int
+    run: RunResult | None  # sent now
+    next_run_at: datetime | None
+
+
+def create_broadcast(conn: Connection, notifier: Notifier, new: NewBroadcast, now: datetime, zone: str,
+                     quiet: tuple | None, quiet_ok: bool = False, language: str = GROUP_LANGUAGE) -> Created:
+    """Store a broadcast; send it at once when it has no time. Refuses (BroadcastError)
+    a past time, a time or repetition inside quiet hours, and "now" inside them unless
+    `quiet_ok`."""
+    text = clean(new.text, limit=TEXT_LIMIT)
+    if len([ch for ch in text if ch.isalnum()]) < 3:
+        raise BroadcastError("broadcast.text_short")
+    if new.rule is not None:
+        if in_quiet(new.rule.at, quiet):
+            raise BroadcastError("broadcast.refused_quiet_rule", suggest=rule_say(rule_out_of_quiet(new.rule, quiet)))
+        next_run = new.rule.next_after(now, zone)
+    elif new.at is not None:
+        if new.at <= now:
+            raise BroadcastError("when.past")
+        if moment_in_quiet(new.at, quiet, zone):
+            raise BroadcastError("broadcast.refused_quiet_at", suggest=When(quiet_end_after(new.at, quiet, zone)))
+        next_run = new.at.astimezone(timezone.utc)
+    else:
+        if not quiet_ok and moment_in_quiet(now, quiet, zone):
+            raise BroadcastError("broadcast.refused_quiet_now", suggest=When(quiet_end_after(now, quiet, zone)))
+        next_run = None
+    values = dict(sender_id=new.sender_id, sender_name=new.sender_name, sender_role=new.sender_role, text=text,
+                  media_url=new.media_url, audience=new.audience, rule=new.rule.spec() if new.rule else None,
+                  next_run_at=next_run, created_at=now, status="scheduled" if next_run else "sending")
+    broadcast_id = conn.execute(insert(Broadcast).values(**values)).inserted_primary_key[0]
+    run = None if next_run else run_broadcast(conn, notifier, broadcast_id, now, now, language)
+    log.info("broadcast %s to %s: %s", broadcast_id, new.audience, values["rule"] or next_run or "now")
+    return Created(broadcast_id, run, next_run)
+
+
+def cancel_broadcast(conn: Connection, broadcast_id: int, scope: Scope, now: datetime) -> bool:
+    """Stop a scheduled/repeating broadcast within `scope`; False if there is none."""
+    return bool(conn.execute(
+        update(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.status == "scheduled", _visible(scope))
+        .values(status="cancelled", cancelled_at=now)).rowcount)
+
+
+# -- effects ----------------------------------------------------------------------------------
+def _is_staff(resident: ResidentInfo) -> bool:
+    return any(role in STAFF_ROLES for role, _ in resident.roles)
+
+
+def _on_create(ectx: EffectContext, effect: CreateBroadcast) -> list[Say]:
+    resident, scope = ectx.resident, scope_of(ectx.resident)
+    if not _is_staff(resident) or not may_address(scope, effect.audience):
+        return [Say("broadcast.not_yours")]
+    settings = ectx.settings
+    zone = settings.timezone if settings else "Asia/Jakarta"
+    quiet = settings.quiet_window() if settings else None
+    new = NewBroadcast(effect.text, effect.audience, effect.media_url,
+                       datetime.fromisoformat(effect.at) if effect.at else None,
+                       Recurrence.from_spec(effect.rule) if effect.rule else None,
+                       resident.id, resident.name or resident.phone or "-", sender_role(resident))
+    try:
+        created = create_broadcast(ectx.conn, ectx.notifier, new, ectx.now, zone, quiet, effect.quiet_ok,
+                                   settings.default_language if settings else GROUP_LANGUAGE)
+    except BroadcastError as exc:
+        return [Say(exc.key, exc.params)]
+    return [_created_say(created, new)]
+
+
+def _created_say(created: Created, new: NewBroadcast) -> Say:
+    params = {"id": created.id, "audience": audience_say(new.audience)}
+    if created.run is not None:
+        run = created.run
+        groups = Say("broadcast.preview_groups", {"count": run.groups}) if run.groups else ""
+        return Say("broadcast.queued", {**params, "count": run.queued, "stopped": run.skipped, "groups": groups})
+    if new.rule is not None:
+        return Say("broadcast.scheduled_every", {**params, "rule": rule_say(new.rule), "next": When(created.next_run_at)})
+    return Say("broadcast.scheduled_at", {**params, "at": When(created.next_run_at)})
+
+
+def _on_cancel(ectx: EffectContext, effect: CancelBroadcast) -> list[Say]:
+    if not _is_staff(ectx.resident):
+        return [Say("broadcast.not_yours")]
+    if cancel_broadcast(ectx.conn, effect.broadcast_id, scope_of(ectx.resident), ectx.now):
+        return [Say("broadcast.cancelled_one", {"id": effect.broadcast_id})]
+    return [Say("broadcast.gone")]
+
+
+# -- due tasks ---------------------------------------------------------------------------------
+_DUE = (select(Broadcast.id, Broadcast.rule, Broadcast.next_run_at, Broadcast.sender_id, Broadcast.audience)
+        .where(Broadcast.status == "scheduled", Broadcast.next_run_at <= bindparam("now"))
+        .order_by(Broadcast.next_run_at, Broadcast.id))
+
+
+def _claim(conn: Connection, row, **values) -> bool:
+    """Take a due broadcast for this runner: nobody else changed it since it was read."""
+    return bool(conn.execute(update(Broadcast).where(
+        Broadcast.id == row.id, Broadcast.status == "scheduled", Broadcast.next_run_at == row.next_run_at,
+    ).values(**values)).rowcount)
+
+
+def send_due_broadcasts(task: TaskContext) -> int:
+    """Send every scheduled broadcast that is due (see the module docstring for downtime)."""
+    conn, now, settings = task.conn, task.now, task.settings
+    grace = timedelta(minutes=settings.reminder_grace_minutes)
+    handled = 0
+    for row in conn.execute(_DUE, {"now": now}).all():
+        if row.rule:
+            rule = Recurrence.from_spec(row.rule)
+            latest = rule.last_at_or_before(now, settings.timezone) or row.next_run_at
+            if not _claim(conn, row, next_run_at=rule.next_after(now, settings.timezone)):
+                continue
+            due = max(latest, row.next_run_at)
+        else:
+            due = row.next_run_at
+            late = now - due > grace
+            if not _claim(conn, row, status="missed" if late else "sending"):
+                continue
+        handled += 1
+        if now - due > grace:
+            log.warning("broadcast %s due %s not sent: now %s is beyond the grace period %s",
+                        row.id, due.isoformat(), now.isoformat(), grace)
+            if row.sender_id is not None:
+                task.notifier.notify(conn, row.sender_id, "broadcast.missed",
+                                     {"id": row.id, "at": When(due), "audience": audience_say(row.audience)},
+                                     now, announcement=False)
+            continue
+        run_broadcast(conn, task.notifier, row.id, due, now, settings.default_language)
+    return handled
+
+
+_OPEN_RUNS = (select(BroadcastRun.id, BroadcastRun.broadcast_id, BroadcastRun.started_at, BroadcastRun.skipped,
+                     Broadcast.sender_id, Broadcast.rule, Broadcast.audience)
+              .join(Broadcast, Broadcast.id == BroadcastRun.broadcast_id)
+              .where(BroadcastRun.summary_at.is_(None)).order_by(BroadcastRun.id))
+_RUN_STATUS = (select(BroadcastDelivery.resident_id, BroadcastDelivery.chat_id, BroadcastDelivery.outbox_id,
+                      Outbox.status)
+               .outerjoin(Outbox, Outbox.id == BroadcastDelivery.outbox_id)
+               .where(BroadcastDelivery.run_id == bindparam("run")))
+
+
+@dataclass(frozen=True)
+class Tally:
+    sent: int = 0
+    failed: int = 0
+    waiting: int = 0
+    uncertain: int = 0  # mid-send at a crash: may or may not have gone out (see bot.outbox)
+    groups_sent: int = 0
+    groups_failed: int = 0
+
+    @property
+    def final(self) -> bool:
+        return self.waiting == 0
+
+
+def tally(conn: Connection, run_id: int) -> Tally:
+    counts = {"sent": 0, "failed": 0, "waiting": 0, "uncertain": 0, "groups_sent": 0, "groups_failed": 0}
+    for resident_id, chat_id, outbox_id, status in conn.execute(_RUN_STATUS, {"run": run_id}):
+        if resident_id is None and chat_id is None:
+            continue  # the resident erased their data (and their outbox rows) since
+        if outbox_id is None or status == "failed":
+            what = "failed"
+        elif status in ("sent", "uncertain"):
+            what = status
+        else:
+            what = "waiting"
+        if chat_id is not None and what in ("sent", "failed"):
+            what = f"groups_{what}"
+        counts[what] += 1
+    return Tally(**counts)
+
+
+def send_summaries(task: TaskContext) -> int:
+    """Tell each sender how their run went, once it is final or SUMMARY_WAIT has passed."""
+    conn, now = task.conn, task.now
+    done = 0
+    for run in conn.execute(_OPEN_RUNS).all():
+        counts = tally(conn, run.id)
+        if not counts.final and now - run.started_at < SUMMARY_WAIT:
+            continue
+        marked = conn.execute(update(BroadcastRun).where(BroadcastRun.id == run.id, BroadcastRun.summary_at.is_(None))
+                              .values(summary_at=now, sent=counts.sent, failed=counts.failed)).rowcount
+        if not marked:
+            continue
+        if run.rule is None:
+            conn.execute(update(Broadcast).where(Broadcast.id == run.broadcast_id, Broadcast.status == "sending")
+                         .values(status="done"))
+        if run.sender_id is not None:
+            unsure = counts.waiting + counts.uncertain
+            waiting = Say("broadcast.summary_waiting", {"count": unsure}) if unsure else ""
+            groups = (Say("broadcast.summary_groups", {"sent": counts.groups_sent, "failed": counts.groups_failed})
+                      if counts.groups_sent or counts.groups_failed else "")
+            task.notifier.notify(conn, run.sender_id, "broadcast.summary", {
+                "id": run.broadcast_id, "audience": audience_say(run.audience), "sent": counts.sent,
+                "failed": counts.failed, "stopped": run.skipped, "waiting": waiting, "groups": groups,
+            }, now, announcement=False)
+        done += 1
+    return done
+
+
+# -- desk commands ------------------------------------------------------------------------------
+def _cli(subparsers, make_app) -> None:
+    parser = subparsers.add_parser("broadcasts", help="announcements: list, cancel, send")
+    parser.set_defaults(func=lambda args: _run(make_app(args), args))
+    actions = parser.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="scheduled and repeating announcements, and the latest sent")
+    actions.add_parser("cancel", help="stop a scheduled or repeating announcement").add_argument("id", type=int)
+    p = actions.add_parser("send", help="send an announcement now, at a time, or repeating (sender: pengurus)")
+    p.add_argument("--audience", required=True, help="all | rw | rt:NN | paguyuban:NAME")
+    p.add_argument("--text", required=True)
+    p.add_argument("--photo", help="an http(s) image URL to attach")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--at", help='a natural time, e.g. "besok jam 8 malam"')
+    when.add_argument("--every", help='a repetition, e.g. "setiap Jumat jam 16.00"')
+
+
+def _run(app, args) -> int:
+    lang = app.settings.default_language
+    renderer = app.core.notifier.renderer
+
+    def say(key: str, **params) -> None:
+        print(renderer.message("console", "desk", lang, key, params).text)
+
+    try:
+        with app.engine.begin() as conn:
+            _DESK[args.action](app, conn, args, say)
+    except BroadcastError as exc:
+        say(exc.key, **exc.params)
+        return 2
+    return 0
+
+
+def _desk_list(app, conn, args, say) -> None:
+    table = Broadcast.__table__
+    rows = conn.execute(select(table).order_by((table.c.status != "scheduled"), table.c.id.desc()).limit(30)).all()
+    if not rows:
+        say("broadcast.cli.none")
+    runs = {r.broadcast_id: r for r in conn.execute(
+        select(BroadcastRun.__table__).where(BroadcastRun.id.in_(
+            select(func.max(BroadcastRun.id)).group_by(BroadcastRun.broadcast_id))))}
+    for b in rows:
+        when = (rule_say(Recurrence.from_spec(b.rule)) if b.rule
+                else Say("broadcast.when_at", {"at": When(b.next_run_at or b.created_at)}))
+        last = runs.get(b.id)
+        result = ""
+        if last is not None:
+            counts = tally(conn, last.id)
+            result = Say("broadcast.cli.last_run", {"at": When(last.started_at), "sent": counts.sent,
+                                                    "failed": counts.failed,
+                                                    "waiting": counts.waiting + counts.uncertain,
+                                                    "stopped": last.skipped})
+        short = b.text if len(b.text) <= 60 else b.text[:57] + "..."
+        say("broadcast.cli.line", id=b.id, status=Say(f"broadcast.status.{b.status}"), audience=audience_say(b.audience),
+            when=when, text=short, last=result)
+
+
+def _desk_cancel(app, conn, args, say) -> None:
+    if not cancel_broadcast(conn, args.id, Scope(True, frozenset()), app.clock.now()):
+        raise BroadcastError("broadcast.cli.no_such", id=args.id)
+    say("broadcast.cancelled_one", id=args.id)
+
+
+def _desk_send(app, conn, args, say) -> None:
+    settings, now = app.settings, app.clock.now()
+    zone = settings.timezone
+    try:
+        audience = parse_audience(conn, args.audience)
+    except ValueError as exc:
+        raise BroadcastError("broadcast.cli.bad_audience", reason=str(exc)) from None
+    photo = (args.photo or "").strip() or None
+    if photo and not photo.startswith(("https://", "http://")):
+        raise BroadcastError("broadcast.cli.bad_photo", photo=photo)
+    at = rule = None
+    if args.at:
+        found = parse_when(args.at, now, zone)
+        if found.at is None:
+            raise BroadcastError(f"when.{found.reason}")
+        at = found.at.astimezone(timezone.utc)
+    elif args.every:
+        rec = parse_recurrence(args.every, now, zone)
+        if rec.rule is None:
+            raise BroadcastError(f"broadcast.every_{rec.reason}" if rec.reason != NOT_RECURRING
+                                 else "broadcast.every_not_recurring")
+        rule = rec.rule
+    new = NewBroadcast(args.text, audience, photo, at, rule)
+    created = create_broadcast(conn, app.core.notifier, new, now, zone, settings.quiet_window(),
+                               language=settings.default_language)
+    say(_created_say(created, new).key, **_created_say(created, new).params)
+
+
+_DESK = {"list": _desk_list, "cancel": _desk_cancel, "send": _desk_send}
+
+FEATURE = Feature(
+    name="broadcasts",
+    reads=BroadcastsView,
+    effects={CreateBroadcast: _on_create, CancelBroadcast: _on_cancel},
+    due_tasks=(send_due_broadcasts, send_summaries),
+    cli=_cli,
+)
