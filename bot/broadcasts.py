@@ -202,7 +202,9 @@ def run_broadcast(conn: Connection, notifier: Notifier, broadcast_id: int, due_a
         if opted_out:
             skipped += 1
             continue
-        outbox_id = notifier.queue(conn, rid, "broadcast.message", params, now, announcement=True, media=media)
+        # Quiet hours were weighed when it was scheduled or confirmed ("tetap kirim sekarang").
+        outbox_id = notifier.queue(conn, rid, "broadcast.message", params, now, announcement=True, media=media,
+                                   even_in_quiet_hours=True)
         unreachable += outbox_id is None
         deliveries.append({"run_id": run_id, "resident_id": rid, "chat_id": None, "outbox_id": outbox_id})
     chats = _group_chats(conn, b.audience)

@@ -50,11 +50,11 @@ class Core:
                  settings: Settings | None = None):
         self.engine = engine
         self.renderer = renderer
-        self.notifier = Notifier(renderer)
+        self.settings = settings or Settings()
+        self.notifier = Notifier(renderer, self.settings.quiet_window(), self.settings.timezone)
         self.router = router
         self.features = FeatureIndex(features)
         self.clock = clock
-        self.settings = settings or Settings()
         self.default_language = self.settings.default_language
         self._kampung_cache: tuple[KampungInfo | None, float] = (None, 0.0)
 

@@ -7,6 +7,10 @@ whose time passed while the bot was down is still sent within a grace period
 (setting REMINDER_GRACE_MINUTES, default 60), otherwise dropped and
 logged. Each reminder row is claimed and marked in the transaction that writes its
 outbox rows, so it is never sent twice.
+
+A cancelled event (bot.event_admin) is listed to nobody and its reminders are
+dropped; when its time changes, its pending reminders are replaced
+(`reschedule_reminders`).
 """
 from __future__ import annotations
 
@@ -51,7 +55,8 @@ _EVENT_FIELDS = (Event.id, Event.kind, Event.title, Event.starts_at, Event.place
 _MINE = (
     select(*_EVENT_FIELDS, EventRsvp.answer.label("rsvp"))
     .outerjoin(EventRsvp, and_(EventRsvp.event_id == Event.id, EventRsvp.resident_id == bindparam("rid")))
-    .where(Event.starts_at > bindparam("now"), Event.audience.in_(bindparam("audiences", expanding=True)))
+    .where(Event.starts_at > bindparam("now"), Event.audience.in_(bindparam("audiences", expanding=True)),
+           Event.cancelled_at.is_(None))
 )
 _UPCOMING = _MINE.order_by(Event.starts_at, Event.id).limit(bindparam("limit"))
 _ONE = _MINE.where(Event.id == bindparam("eid"))
@@ -142,7 +147,8 @@ def _event_message(event: EventInfo, key: str) -> tuple[str, dict]:
 
 # -- reminders (due task) ---------------------------------------------------------
 _DUE = (
-    select(*_EVENT_FIELDS, Event.audience, EventReminder.id.label("reminder_id"), EventReminder.due_at)
+    select(*_EVENT_FIELDS, Event.audience, Event.cancelled_at, EventReminder.id.label("reminder_id"),
+           EventReminder.due_at)
     .join(Event, Event.id == EventReminder.event_id)
     .where(EventReminder.status == "pending", EventReminder.due_at <= bindparam("now"))
     .order_by(EventReminder.due_at, EventReminder.id)
@@ -164,6 +170,10 @@ def send_due_reminders(task: TaskContext) -> int:
     rows = conn.execute(_DUE, {"now": now}).all()
     for row in rows:
         late = now - row.due_at
+        if row.cancelled_at is not None:
+            _close(conn, row.reminder_id, "dropped", now, 0)
+            log.info("reminder %s for cancelled event %s dropped", row.reminder_id, row.id)
+            continue
         if late > grace or now >= row.starts_at:
             _close(conn, row.reminder_id, "dropped", now, 0)
             log.warning("reminder %s for event %s dropped: due %s, now %s, grace %s",
@@ -174,7 +184,8 @@ def send_due_reminders(task: TaskContext) -> int:
         declined = select(EventRsvp.resident_id).where(EventRsvp.event_id == row.id, EventRsvp.answer == "no")
         residents = conn.scalars(_invitees(row.audience).where(Resident.id.not_in(declined))).all()
         key, params = _event_message(_event_info(row), "events.reminder")
-        sent = sum(notifier.notify(conn, rid, key, params, now, announcement=True) for rid in residents)
+        sent = sum(notifier.notify(conn, rid, key, params, now, announcement=True, even_in_quiet_hours=True)
+                   for rid in residents)  # timed to the event: waiting for the morning could be too late
         conn.execute(_COUNT_RECIPIENTS, {"reminder_id": row.reminder_id, "count": sent})
         log.info("reminder %s for event %s sent to %s residents", row.reminder_id, row.id, sent)
     return len(rows)
@@ -210,15 +221,18 @@ class Added:
 
 
 def reminder_times(starts_at: datetime, now: datetime, zone: str) -> list[datetime]:
-    """The evening before at 19:00 and 2 hours before (UTC), leaving out times already past."""
+    """The evening before at 19:00 and 2 hours before (timezone.utc), leaving out times already past."""
     tz = ZoneInfo(zone)
     evening = datetime.combine(starts_at.astimezone(tz).date() - timedelta(days=1), EVENING_REMINDER, tzinfo=tz)
     times = {evening.astimezone(timezone.utc), starts_at - LAST_REMINDER_BEFORE}
     return sorted(t for t in times if t > now)
 
 
-def add_event(conn: Connection, notifier: Notifier, new: NewEvent, now: datetime, zone: str) -> Added:
-    """Store an event and its reminder rows; tell audience members who follow its kind."""
+def add_event(conn: Connection, notifier: Notifier, new: NewEvent, now: datetime, zone: str, *,
+              invite: bool = False, created_by: int | None = None) -> Added:
+    """Store an event and its reminder rows; tell audience members who follow its kind,
+    or, with `invite`, send every audience member (not STOP) an invitation saying how
+    to answer. `notified` counts the messages queued."""
     if new.kind not in KINDS:
         raise ValueError(f"unknown kind {new.kind!r}; use one of {', '.join(KINDS)}")
     if new.starts_at <= now:
@@ -227,18 +241,34 @@ def add_event(conn: Connection, notifier: Notifier, new: NewEvent, now: datetime
         raise ValueError("the readiness checklist is for KUR socialisation (--kind kur)")
     event_id = conn.execute(insert(Event).values(
         kind=new.kind, title=new.title, starts_at=new.starts_at, place=new.place, agenda=new.agenda,
-        audience=new.audience, checklist=new.checklist, created_at=now,
+        audience=new.audience, checklist=new.checklist, created_at=now, created_by=created_by,
     )).inserted_primary_key[0]
-    reminders = reminder_times(new.starts_at, now, zone)
+    reminders = reschedule_reminders(conn, event_id, new.starts_at, now, zone)
+    invitees = _invitees(new.audience)
+    if not invite:
+        invitees = invitees.where(Resident.id.in_(select(EventFollow.resident_id).where(EventFollow.kind == new.kind)))
+    residents = conn.scalars(invitees).all()
+    event = EventInfo(event_id, new.kind, new.title, new.starts_at, new.place, new.agenda, new.checklist, None)
+    key, params = _event_message(event, "event_admin.invitation" if invite else "events.announce")
+    notified = sum(notifier.notify(conn, rid, key, params, now, announcement=True) for rid in residents)
+    log.info("event %s added (%s, %s); %s %s told", event_id, new.kind, new.audience, notified,
+             "invitees" if invite else "followers")
+    return Added(event_id, reminders, notified)
+
+
+def reschedule_reminders(conn: Connection, event_id: int, starts_at: datetime, now: datetime, zone: str) -> list[datetime]:
+    """Replace an event's pending reminders with those for `starts_at` (sent ones stay)."""
+    conn.execute(delete(EventReminder).where(EventReminder.event_id == event_id, EventReminder.status == "pending"))
+    reminders = reminder_times(starts_at, now, zone)
     if reminders:
         conn.execute(insert(EventReminder), [{"event_id": event_id, "due_at": t, "status": "pending"} for t in reminders])
-    followers = select(EventFollow.resident_id).where(EventFollow.kind == new.kind)
-    residents = conn.scalars(_invitees(new.audience).where(Resident.id.in_(followers))).all()
-    event = EventInfo(event_id, new.kind, new.title, new.starts_at, new.place, new.agenda, new.checklist, None)
-    key, params = _event_message(event, "events.announce")
-    notified = sum(notifier.notify(conn, rid, key, params, now, announcement=True) for rid in residents)
-    log.info("event %s added (%s, %s); %s followers told", event_id, new.kind, new.audience, notified)
-    return Added(event_id, reminders, notified)
+    return reminders
+
+
+def drop_reminders(conn: Connection, event_id: int, now: datetime) -> int:
+    """Mark an event's pending reminders dropped (the event was cancelled)."""
+    return conn.execute(update(EventReminder).where(EventReminder.event_id == event_id, EventReminder.status == "pending")
+                        .values(status="dropped", handled_at=now, recipients=0)).rowcount
 
 
 def parse_audience(conn: Connection, text: str) -> str:
@@ -291,13 +321,13 @@ def _cmd_add(args, make_app) -> int:
                 place=_required(args.place, "--place"), audience=parse_audience(conn, args.audience),
                 agenda=clean(args.agenda or "", limit=1000), checklist=args.checklist,
             )
-            added = add_event(conn, app.core.notifier, new, app.clock.now(), zone)
+            added = add_event(conn, app.core.notifier, new, app.clock.now(), zone, invite=args.invite)
     except ValueError as exc:
         print(app.catalog.text(lang, "cli.error", reason=str(exc)))
         return 2
     reminders = "; ".join(format_when(app.catalog, lang, t, zone) for t in added.reminders)
     print(app.catalog.text(
-        lang, "events.cli_added", id=added.event_id, title=new.title, when=format_when(app.catalog, lang, new.starts_at, zone),
+        lang, "event_admin.cli.added_invited" if args.invite else "events.cli_added", id=added.event_id, title=new.title, when=format_when(app.catalog, lang, new.starts_at, zone),
         reminders=reminders or app.catalog.text(lang, "events.cli_no_reminders"), notified=added.notified,
     ))
     return 0
@@ -313,7 +343,14 @@ def register_cli(sub, make_app) -> None:
     p.add_argument("--audience", required=True, help="all | rw (residents with a known RT) | rt:04 | paguyuban:NAME")
     p.add_argument("--agenda", default="")
     p.add_argument("--checklist", action="store_true", help="KUR readiness checklist (KTP, KK, NIB, 6 months in business)")
+    p.add_argument("--invite", action="store_true",
+                   help="invite every audience member (not STOP), not only those who follow this kind")
     p.set_defaults(func=lambda args: _cmd_add(args, make_app))
+    from bot.event_admin import (
+        register_admin_cli,  # list, cancel, report: the staff side
+    )
+
+    register_admin_cli(events, make_app)
 
 
 FEATURE = Feature(

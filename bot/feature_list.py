@@ -8,8 +8,10 @@ from bot.features import Feature
 FEATURE_MODULES = [
     "bot.reports",
     "bot.events",
+    "bot.event_admin",
     "bot.businesses",
     "bot.surveys",
+    "bot.survey_admin",
     "bot.groups",
     "bot.triage",
     "bot.overview",

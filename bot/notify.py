@@ -2,12 +2,13 @@
 to the outbox inside the caller's transaction like every reply.
 
 A resident reachable on several channels gets each message once, on their preferred
-channel. Announcements and reminders respect STOP; answers to the resident's own
-business (a report's status) do not, since they asked for them.
+channel. Announcements and reminders respect STOP and the kampung's quiet hours (written
+during them, they wait in the outbox until the quiet hours end); answers to the
+resident's own business (a report's status) do neither, since they asked for them.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
@@ -15,6 +16,7 @@ from sqlalchemy.engine import Connection
 from bot.render import Renderer
 from db.models import Conversation, Identity, Outbox, Resident
 from flows.base import Option
+from handlers.recurrence import quiet_until
 
 CHANNEL_PREFERENCE = ("whatsapp", "telegram", "sms", "console")
 
@@ -27,19 +29,28 @@ _IDENTITIES = select(Identity.channel, Identity.address).where(Identity.resident
 
 
 class Notifier:
-    def __init__(self, renderer: Renderer):
+    def __init__(self, renderer: Renderer, quiet_hours: tuple[time, time] | None = None, zone: str = "Asia/Jakarta"):
         self.renderer = renderer
+        self.quiet_hours, self.zone = quiet_hours, zone
+
+    def quiet_until(self, now: datetime) -> datetime | None:
+        """When announcements written at `now` go out, if it is quiet hours; else None."""
+        return quiet_until(now, self.quiet_hours, self.zone)
 
     def notify(self, conn: Connection, resident_id: int, key: str, params: dict, now: datetime, *,
-               announcement: bool, options: tuple[Option, ...] = ()) -> bool:
+               announcement: bool, options: tuple[Option, ...] = (), even_in_quiet_hours: bool = False) -> bool:
         """Queue one message for a resident; False when they said STOP (announcements)
         or cannot be reached."""
-        return self.queue(conn, resident_id, key, params, now, announcement=announcement, options=options) is not None
+        return self.queue(conn, resident_id, key, params, now, announcement=announcement, options=options,
+                          even_in_quiet_hours=even_in_quiet_hours) is not None
 
     def queue(self, conn: Connection, resident_id: int, key: str, params: dict, now: datetime, *,
-              announcement: bool, options: tuple[Option, ...] = (), media: dict[str, str] | None = None) -> int | None:
+              announcement: bool, options: tuple[Option, ...] = (), media: dict[str, str] | None = None,
+              even_in_quiet_hours: bool = False) -> int | None:
         """As `notify`, returning the outbox row's id (None: STOP or unreachable).
-        `media` maps a channel to the image URL/reference to attach on that channel."""
+        `media` maps a channel to the image URL/reference to attach on that channel;
+        `even_in_quiet_hours`: an announcement that must not wait (the sender chose to send
+        it during quiet hours; a reminder timed to its event)."""
         row = conn.execute(_RECIPIENT, {"rid": resident_id}).first()
         if row is None or (announcement and row.opted_out):
             return None
@@ -51,7 +62,8 @@ class Notifier:
                                     flow=row.flow, step=row.step, media_url=(media or {}).get(channel))
         return conn.execute(insert(Outbox).values(
             resident_id=resident_id, channel=channel, address=out.address, payload=out.to_dict(),
-            status="pending", attempts=0, not_before=now, created_at=now,
+            status="pending", attempts=0, created_at=now,
+            not_before=(announcement and not even_in_quiet_hours and self.quiet_until(now)) or now,
         )).inserted_primary_key[0]
 
     def post_to_chat(self, conn: Connection, channel: str, address: str, language: str, key: str, params: dict,

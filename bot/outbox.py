@@ -4,7 +4,9 @@ A row is claimed (pending -> sending) in its own transaction before the network 
 and marked sent after it, so two dispatchers never send the same row. A row left in
 `sending` past the lease by a crash is not resent (it may have gone out): it is marked
 `uncertain` and logged for a person to check. Failed sends are retried with back-off,
-and a recipient's later messages wait behind an earlier one so they arrive in order.
+and a recipient's later messages wait behind an earlier failed one so they arrive in
+order. A row deferred on purpose (an invitation held until quiet hours end) holds nothing
+back: the recipient's chat replies still go at once, and it goes when its time comes.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import logging
 from datetime import timedelta
 from typing import Awaitable, Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.messages import OutgoingMessage
@@ -50,7 +52,8 @@ class Dispatcher:
         with self.sessions() as session:
             rows = session.execute(
                 select(Outbox.id, Outbox.channel, Outbox.address, Outbox.payload, Outbox.not_before)
-                .where(Outbox.status == "pending", Outbox.channel.in_(self.senders))
+                .where(Outbox.status == "pending", Outbox.channel.in_(self.senders),
+                       or_(Outbox.not_before <= now, Outbox.attempts > 0))
                 .order_by(Outbox.id).limit(limit)
             ).all()
         sent = 0

@@ -4,8 +4,9 @@ turnout, as text in chat (the flow `overview`), as a chart image and on the desk
 (`kampung overview [--chart FILE]`).
 
 The figures are kampung-wide, so the read view gives them only to kampung-wide staff
-(flows.scope), whatever the router allowed. There is no attendance register yet, so an
-event's turnout is its "hadir" RSVPs over the residents it was meant for.
+(flows.scope), whatever the router allowed. An event's turnout is the residents marked
+present (bot.event_admin) over those it was meant for; for an event nobody recorded
+attendance at, its "hadir" RSVPs stand in. Cancelled events are left out.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from bot.i18n import Catalog
 from bot.render import Renderer
 from bot.reports import OPEN
 from db.businesses import Business
-from db.events import Event, EventRsvp
+from db.events import Event, EventAttendance, EventRsvp
 from db.models import Resident, Rt
 from db.reports import Report
 from db.surveys import Survey, SurveyResponse
@@ -93,7 +94,9 @@ _SURVEYS = (select(Survey.id, Survey.title, Survey.audience,
             .order_by(Survey.created_at.desc(), Survey.id.desc()).limit(RECENT))
 _EVENTS = (select(Event.id, Event.title, Event.audience,
                   select(func.count()).where(EventRsvp.event_id == Event.id, EventRsvp.answer == "yes")
-                  .correlate(Event).scalar_subquery())
+                  .correlate(Event).scalar_subquery(),
+                  select(func.count()).where(EventAttendance.event_id == Event.id).correlate(Event).scalar_subquery())
+           .where(Event.cancelled_at.is_(None))
            .order_by(Event.starts_at.desc(), Event.id.desc()).limit(RECENT))
 
 
@@ -124,7 +127,7 @@ def compute(conn: Connection, now: datetime) -> Figures:
         reports_by_category=tuple(sorted(by_category.items(), key=lambda item: (-item[1], item[0]))),
         report_ages=_age_buckets([row.created_at for row in reports], now),
         surveys=tuple(Rate(r.title, r[3], _invited(conn, r.audience)) for r in conn.execute(_SURVEYS)),
-        events=tuple(Rate(r.title, r[3], _invited(conn, r.audience))
+        events=tuple(Rate(r.title, r[4] or r[3], _invited(conn, r.audience))
                      for r in conn.execute(_EVENTS.where(Event.starts_at <= now))),
     )
 

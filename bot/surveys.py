@@ -2,6 +2,11 @@
 survey with their answers), saving answers as they come, and `kampung surveys add
 FILE.yaml`, which reads and checks a survey file (see surveys/contoh-survei.yaml).
 
+Publishing (`publish_survey`: the desk command, and the survey_admin flow in chat)
+stores the survey and invites its audience: every onboarded resident in it gets a
+message saying how to answer, except those who said STOP. `kampung surveys export`
+(bot.survey_export) writes the responses as a spreadsheet.
+
 A bad survey file is refused with the path of the field at fault
 ("questions[2].options", counted from 1) and a catalogue message saying what is wrong.
 """
@@ -20,10 +25,14 @@ import yaml
 from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from bot.events import in_audience
 from bot.features import EffectContext, Feature
+from bot.notify import Notifier
 from bot.residents import load_kampung
 from bot.rt_numbers import normalize_rt, normalize_rw
+from bot.survey_export import add_admin_cli
 from bot.timefmt import format_when
+from db.models import Resident
 from db.surveys import Survey as SurveyRow
 from db.surveys import SurveyResponse
 from flows.base import KampungInfo, ResidentInfo, Say, When
@@ -314,7 +323,7 @@ def _choices(value: Any, path: str) -> tuple[tuple[str, str], ...]:
 _OPEN_WITH_TITLE = select(SurveyRow.id).where(SurveyRow.title == bindparam("title"), SurveyRow.closes_at > bindparam("now"))
 
 
-def add_survey(conn: Connection, spec: SurveySpec, now: datetime) -> int:
+def add_survey(conn: Connection, spec: SurveySpec, now: datetime, created_by: int | None = None) -> int:
     """Store a checked survey; refused while an open survey has the same title (a file
     added twice by mistake)."""
     same = conn.scalar(_OPEN_WITH_TITLE, {"title": spec.title, "now": now})
@@ -323,8 +332,38 @@ def add_survey(conn: Connection, spec: SurveySpec, now: datetime) -> int:
     questions = [{k: v for k, v in asdict(q).items() if v not in (None, "", ())} for q in spec.questions]
     return conn.execute(insert(SurveyRow).values(
         title=spec.title, description=spec.description, audience=spec.audience, closes_at=spec.closes_at,
-        questions=questions, created_at=now,
+        questions=questions, created_at=now, created_by=created_by,
     )).inserted_primary_key[0]
+
+
+@dataclass(frozen=True)
+class Published:
+    survey_id: int
+    audience: int  # onboarded residents the survey is for
+    invited: int  # of them, those an invitation was written for (not STOP, reachable)
+
+
+def audience_members(audience: str):
+    """Residents a survey with this audience is for: onboarded and in the audience."""
+    return select(Resident.id).where(Resident.consent_at.is_not(None), in_audience(audience)).order_by(Resident.id)
+
+
+def invite(conn: Connection, notifier: Notifier, survey_id: int, now: datetime) -> tuple[int, int]:
+    """Invite a stored survey's audience (STOP respected); (audience size, invitations written)."""
+    row = conn.execute(select(SurveyRow.title, SurveyRow.audience, SurveyRow.closes_at, SurveyRow.questions)
+                       .where(SurveyRow.id == survey_id)).one()
+    members = conn.scalars(audience_members(row.audience)).all()
+    params = {"title": row.title, "count": len(row.questions), "closes": When(row.closes_at)}
+    sent = sum(notifier.notify(conn, rid, "survey_admin.invite", params, now, announcement=True) for rid in members)
+    return len(members), sent
+
+
+def publish_survey(conn: Connection, notifier: Notifier, spec: SurveySpec, now: datetime,
+                   created_by: int | None = None) -> Published:
+    """Store a checked survey and invite its audience, in the caller's transaction."""
+    survey_id = add_survey(conn, spec, now, created_by)
+    members, sent = invite(conn, notifier, survey_id, now)
+    return Published(survey_id, members, sent)
 
 
 # -- desk command ------------------------------------------------------------------------
@@ -334,7 +373,8 @@ def _cmd_add(args, make_app) -> int:
     try:
         with app.engine.begin() as conn:
             spec = read_survey_file(args.file, load_kampung(conn), now, app.settings.timezone)
-            survey_id = add_survey(conn, spec, now)
+            published = publish_survey(conn, app.core.notifier, spec, now)
+            survey_id = published.survey_id
     except SurveyFileError as exc:
         problem = catalog.text(lang, exc.key, path=exc.path, **exc.params)
         print(catalog.text(lang, "survey.cli.refused", file=args.file, problem=problem), file=sys.stderr)
@@ -345,6 +385,8 @@ def _cmd_add(args, make_app) -> int:
         audience=catalog.text(lang, f"survey.audience.{kind}", value=arg),
         closes=format_when(catalog, lang, spec.closes_at, app.settings.timezone),
     ))
+    print(catalog.text(lang, "survey_admin.cli.invited", count=published.invited,
+                       skipped=published.audience - published.invited))
     return 0
 
 
@@ -353,6 +395,7 @@ def register_cli(sub: argparse._SubParsersAction, make_app) -> None:
     p = surveys.add_parser("add", help="add a survey from a YAML file (example: surveys/contoh-survei.yaml)")
     p.add_argument("file")
     p.set_defaults(func=lambda args: _cmd_add(args, make_app))
+    add_admin_cli(surveys, make_app)
 
 
 FEATURE = Feature(name="surveys", reads=SurveyStore, effects={SaveSurveyAnswer: save_answer}, cli=register_cli)

@@ -4,6 +4,10 @@ and the reminders still to send.
 Reminders are due-rows (one per event and reminder time) so that they survive a
 restart and are marked sent in the same transaction as the outbox rows they cause.
 Rows of a resident go with them on erasure (ON DELETE CASCADE).
+
+Staff tools (bot.event_admin) add: who created an event, when it was cancelled (a
+cancelled event stays stored for the participation report but is shown to no resident
+and gets no reminders), and the attendance register staff mark after it starts.
 """
 from __future__ import annotations
 
@@ -30,6 +34,9 @@ class Event(Base):
     # The KUR readiness checklist (KTP, KK, NIB, six months in business), repeated in reminders.
     checklist: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The staff member who created it in chat (NULL: from the desk, or erased since).
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class EventRsvp(Base):
@@ -63,3 +70,13 @@ class EventReminder(Base):
     recipients: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_event_reminders_due", "status", "due_at"),)
+
+
+class EventAttendance(Base):
+    """A resident marked as present at an event by a staff member (`marked_by`)."""
+
+    __tablename__ = "event_attendance"
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True)
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    marked_by: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))

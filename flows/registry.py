@@ -4,6 +4,7 @@ from __future__ import annotations
 from flows.base import Flow
 from flows.broadcast import BroadcastFlow
 from flows.business import BusinessFlow
+from flows.event_admin import EventAdminFlow
 from flows.events import EventsFlow
 from flows.groups import GroupsFlow
 from flows.help import HelpFlow
@@ -14,6 +15,7 @@ from flows.privacy import PrivacyFlow
 from flows.report import ReportFlow
 from flows.staff import StaffFlow
 from flows.survey import SurveyFlow
+from flows.survey_admin import SurveyAdminFlow
 from flows.triage import TriageFlow
 
 
@@ -26,7 +28,9 @@ def all_flows() -> dict[str, Flow]:
         BusinessFlow(),
         ReportFlow(),
         SurveyFlow(),
+        SurveyAdminFlow(),
         EventsFlow(),
+        EventAdminFlow(),
         GroupsFlow(),
         StaffFlow(),
         TriageFlow(),

@@ -12,6 +12,8 @@ from flows.scope import STAFF_ROLES
 STAFF_MENU: tuple[str, ...] = (
     "broadcast",
     "triage",
+    "survey_admin",
+    "event_admin",
     "groups",
     "overview",
 )

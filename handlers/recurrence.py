@@ -19,7 +19,7 @@ Rules:
 - A day but no time -> NEED_TIME; "setiap bulan" / "mingguan" without a day -> NEED_DAY.
 - One-off words ("besok", "lusa", a month name) -> UNREADABLE.
 
-The quiet-hours helpers (`in_quiet`, `quiet_end_after`) live here too: both a single
+The quiet-hours helpers (`in_quiet`, `quiet_end_after`, `quiet_until`) live here too: both a single
 time and a repetition are checked against them.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ from handlers.natural_time import IMPOSSIBLE, NEED_TIME, PAST, UNREADABLE, WEEKD
 
 NOT_RECURRING, NEED_DAY = "not_recurring", "need_day"
 DAILY, WEEKLY, MONTHLY = "daily", "weekly", "monthly"
-__all__ = ["Recurrence", "RecurrenceResult", "parse_recurrence", "in_quiet", "quiet_end_after",
+__all__ = ["Recurrence", "RecurrenceResult", "parse_recurrence", "in_quiet", "quiet_end_after", "quiet_until",
            "NOT_RECURRING", "NEED_DAY", "NEED_TIME", "UNREADABLE", "IMPOSSIBLE", "PAST", "DAILY", "WEEKLY", "MONTHLY"]
 
 MARKERS = {"setiap", "tiap", "stiap", "setiyap", "sttiap", "setiep", "tiep", "saben", "sben", "sabenn", "per"}
@@ -223,6 +223,11 @@ def quiet_end_after(at: datetime, window: tuple[time, time], zone: str) -> datet
     if moment <= local:
         moment = datetime.combine(local.date() + timedelta(days=1), window[1], tzinfo=tz)
     return moment.astimezone(timezone.utc)
+
+
+def quiet_until(now: datetime, window: tuple[time, time] | None, zone: str) -> datetime | None:
+    """When the quiet period `now` falls in is over (aware UTC); None outside quiet hours."""
+    return quiet_end_after(now, window, zone) if moment_in_quiet(now, window, zone) else None
 
 
 def rule_out_of_quiet(rule: Recurrence, window: tuple[time, time]) -> Recurrence:

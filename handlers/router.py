@@ -121,7 +121,7 @@ class _Turn:
     # -- the turn ----------------------------------------------------------
     def run(self, msg: IncomingMessage) -> list[Piece]:
         info = self.resident.info
-        text = clean(msg.text)
+        text = clean(msg.text, keep_lines=True)
         norm = normalize(text)
         images = tuple(m for m in msg.media if m.kind == "image")
         unreadable = [m for m in msg.media if m.kind != "image"]

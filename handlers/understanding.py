@@ -36,20 +36,28 @@ _NUMBER_PREFIX = re.compile(r"^(?:no|nomor|nomer|nmr|pilih|pilihan|angka|number)
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _NON_WORD = re.compile(r"[^\w\s]+")
 _SPACES = re.compile(r"\s+")
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
-def clean(text: str, limit: int = 4000) -> str:
-    """Text fit to store and echo: NFKC, no control or zero-width characters, trimmed."""
+def clean(text: str, limit: int = 4000, keep_lines: bool = False) -> str:
+    """Text fit to store and echo: NFKC, no control or zero-width characters, trimmed.
+    With `keep_lines` the line breaks stay (an announcement's paragraphs, options typed
+    one per line), at most one blank line in a row."""
     text = unicodedata.normalize("NFKC", (text or "")[: limit * 2])
     if not text.isprintable():
         text = _ANSI.sub("", text)
         text = "".join(_printable(ch) for ch in text)
+    if keep_lines:
+        lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+        return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()[:limit]
     return _SPACES.sub(" ", text).strip()[:limit]
 
 
 def _printable(ch: str) -> str:
     """Control characters become spaces; zero-width and other invisible ones vanish."""
     category = unicodedata.category(ch)
+    if ch == "\n":
+        return ch
     if category == "Cc":
         return " "
     return "" if category[0] == "C" else ch

@@ -1,9 +1,10 @@
 """The dispatcher: once, in order, retried, never lost."""
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from bot.channels.telegram_channel import to_html
+from bot.messages import OutgoingMessage
 from bot.outbox import Dispatcher
 from db.models import Outbox
 
@@ -28,6 +29,30 @@ async def test_failed_send_holds_later_messages_and_is_retried_in_order(kampung,
     with app.sessions() as session:
         assert [(r.status, r.attempts) for r in session.scalars(select(Outbox).order_by(Outbox.id))] == [
             ("sent", 2), ("sent", 1)]
+
+
+async def test_a_message_deferred_on_purpose_holds_back_nothing(kampung, app, clock):
+    """An invitation held until quiet hours end does not hold back the resident's chat,
+    nor, however many there are, anybody else's messages."""
+    with app.engine.begin() as conn:
+        conn.execute(insert(Outbox), [
+            {"resident_id": None, "channel": "whatsapp", "address": f"+62812345670{n:02d}", "status": "pending",
+             "payload": OutgoingMessage("whatsapp", f"+62812345670{n:02d}", f"undangan {n}").to_dict(),
+             "attempts": 0, "not_before": clock.now() + timedelta(hours=8), "created_at": clock.now()}
+            for n in range(1, 90)] * 3)
+    kampung.resident("whatsapp:+6281234567001").says("halo")  # welcome + consent question
+    delivered = []
+
+    async def send(out):
+        delivered.append(out.text)
+        return f"SM{len(delivered)}"
+
+    dispatcher = Dispatcher(app.sessions, {"whatsapp": send}, clock)
+    assert await dispatcher.dispatch() == 2
+    assert "Halo!" in delivered[0] and "setuju?" in delivered[1]
+    clock.set(clock.now() + timedelta(hours=8))
+    assert await dispatcher.dispatch(limit=1000) == 267
+    assert delivered[2:5] == ["undangan 1", "undangan 2", "undangan 3"]
 
 
 async def test_rows_left_mid_send_by_a_crash_are_not_resent(kampung, app, clock):

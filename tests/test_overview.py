@@ -14,7 +14,7 @@ from bot.app import build_app
 from bot.cli import main
 from bot.roles_admin import grant_role
 from db.businesses import Business
-from db.events import Event, EventRsvp
+from db.events import Event, EventAttendance, EventRsvp
 from db.models import Resident, Rt
 from db.reports import Report
 from db.surveys import Survey, SurveyResponse
@@ -87,7 +87,7 @@ FIGURES_ID = (
     "Belum punya NIB berbasis risiko (OSS): 2", "Usaha pangan: 2, belum PIRT: 1, belum halal: 2",
     "*Laporan yang masih terbuka*: 3", "• Jalan rusak / berlubang: 2", "• Saluran air / selokan mampet: 1",
     "Umurnya: 1 kurang dari seminggu, 1 seminggu sampai sebulan, 1 lebih dari sebulan.",
-    "• Survei sampah: 1 dari 2 (50%)", "• Kerja bakti selokan: 2 dari 4 (50%)", "belum ada data kehadiran",
+    "• Survei sampah: 1 dari 2 (50%)", "• Kerja bakti selokan: 2 dari 4 (50%)",
 )
 
 
@@ -166,3 +166,18 @@ def test_the_cli_prints_the_figures_and_draws_the_chart(seeded, settings, monkey
     assert sum(map(int, re.search(r"Umurnya: (\d+) .*, (\d+) .*, (\d+) ", out).groups())) == 3
     assert f"Grafik ditulis ke {chart}" in out
     assert chart.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_recorded_attendance_replaces_rsvps_and_cancelled_events_are_left_out(seeded, app, clock):
+    """Once staff mark who came (flow event_admin), an event's turnout is who came."""
+    now = clock.now()
+    with app.sessions.begin() as session:
+        ids = _ids(session)
+        past = session.scalar(select(Event.id).where(Event.title == "Kerja bakti selokan"))
+        session.execute(insert(EventAttendance), [
+            {"event_id": past, "resident_id": ids[phone], "marked_at": now, "marked_by": ids[KOOR]}
+            for phone in (SRI, BUDI, PAK_RT)])
+        session.execute(insert(Event).values(kind="rembuk", title="Rapat batal", starts_at=now - timedelta(days=1),
+                                             place="balai RW", audience="all", created_at=now, cancelled_at=now))
+    replies = seeded.says("gambaran kampung").hears("• Kerja bakti selokan: 3 dari 4 (75%)")
+    assert "Rapat batal" not in replies.text

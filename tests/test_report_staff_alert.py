@@ -43,7 +43,7 @@ def test_the_rt_head_hears_of_a_report_in_their_rt_and_the_koordinator_does_not(
     assert "staff menu" in alert
     assert not any("LPR-0001" in text for text in news(app, KOOR))
     joko.says("staff menu")
-    joko.says("1").hears("LPR-0001")  # and it is there in triage
+    joko.says("handle reports").hears("LPR-0001")  # and it is there in triage
 
 
 def test_without_an_rt_head_the_koordinator_hears_of_it_but_not_of_their_own(kampung, app, sri):
