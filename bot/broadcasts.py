@@ -253,7 +253,7 @@ def create_broadcast(conn: Connection, notifier: Notifier, new: NewBroadcast, no
     """Store a broadcast; send it at once when it has no time. Refuses (BroadcastError)
     a past time, a time or repetition inside quiet hours, and "now" inside them unless
     `quiet_ok`."""
-    text = clean(new.text, limit=TEXT_LIMIT)
+    text = clean(new.text, limit=TEXT_LIMIT, keep_lines=True)
     if len([ch for ch in text if ch.isalnum()]) < 3:
         raise BroadcastError("broadcast.text_short")
     if new.rule is not None:

@@ -345,3 +345,12 @@ def test_an_erased_recipient_is_left_out_of_the_summary(app, warga, koordinator,
     with app.engine.connect() as conn:
         counts = tally(conn, 1)
     assert (counts.sent, counts.failed, counts.waiting) == (0, 0, 4)
+
+
+def test_an_announcement_keeps_its_line_breaks(app, warga, koordinator):
+    koordinator.says("kirim pengumuman")
+    koordinator.says("Kerja bakti Minggu:\n- jam 7 pagi\n- kumpul di gang 3\n\n\n\nTerima kasih 🙏")
+    koordinator.says("semua warga")
+    koordinator.says("sekarang").hears("Kerja bakti Minggu:\n- jam 7 pagi\n- kumpul di gang 3\n\nTerima kasih 🙏")
+    koordinator.says("kirim")
+    assert announcements(app)[0]["text"].endswith("Kerja bakti Minggu:\n- jam 7 pagi\n- kumpul di gang 3\n\nTerima kasih 🙏")

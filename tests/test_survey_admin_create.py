@@ -331,3 +331,16 @@ def test_number_limits_are_read_from_chat_words(typed, limits):
     from flows.survey_questions import read_range
 
     assert read_range(typed) == limits
+
+
+def test_options_typed_one_per_line_in_chat(koordinator):
+    koordinator.says("kelola survei")
+    koordinator.says("buat survei baru")
+    koordinator.says("Jadwal kerja bakti")
+    koordinator.says("lewati")
+    koordinator.says("pilih satu")
+    koordinator.says("Hari apa paling cocok?").hears("satu per baris")
+    koordinator.says("Sabtu pagi\nMinggu pagi\n\nMinggu sore").hears("Pertanyaan 1 tersimpan")
+    koordinator.says("selesai")
+    koordinator.says("semua warga")
+    koordinator.says("jumat jam 8 malam").hears("Pilihan: Sabtu pagi / Minggu pagi / Minggu sore")
