@@ -163,10 +163,18 @@ def media_for(ref: str | None) -> dict[str, str]:
 
 
 def _sender_say(name: str, role: str | None) -> Say:
+    """"Bu Ani (koordinator)"; the role alone once the sender erased their data."""
     if not role:
         return Say("broadcast.sender_desk")
     role_name, _, rt = role.partition(":")
-    return Say("broadcast.sender", {"name": name, "role": Say(f"broadcast.role.{role_name}", {"rt": rt})})
+    role_say = Say(f"broadcast.role.{role_name}", {"rt": rt})
+    return Say("broadcast.sender", {"name": name, "role": role_say}) if name else role_say
+
+
+def forget_sender(conn: Connection, resident_id: int) -> None:
+    """A sender who erased their data: their announcements (a repeating one goes on) keep
+    only the role they sent them in."""
+    conn.execute(update(Broadcast).where(Broadcast.sender_id == resident_id).values(sender_name=""))
 
 
 def sender_role(resident: ResidentInfo) -> str | None:
@@ -539,4 +547,5 @@ FEATURE = Feature(
     effects={CreateBroadcast: _on_create, CancelBroadcast: _on_cancel},
     due_tasks=(send_due_broadcasts, send_summaries),
     cli=_cli,
+    erase=forget_sender,
 )

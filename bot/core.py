@@ -153,6 +153,8 @@ class Core:
         pieces = self.router.handle(state, port, msg, now, notice)
         resident_id = None if port.erased else info.id
         if port.erased:
+            for erase in self.features.erasers:
+                erase(conn, info.id)
             erase_resident(conn, info.id)
         else:
             self._save_state(conn, info.id, conv.version, state, now)

@@ -8,7 +8,8 @@ A feature brings, besides its flow in `flows/` and its texts in `locales/`:
 - `due_tasks`: work that becomes due at a time (reminders), run by the scheduler and by
   `kampung simulate`'s clock lines, each given a `TaskContext`;
 - `cli`: its desk commands;
-- `reshapes_kampung`: its effects that change the kampung's paguyuban or RTs.
+- `reshapes_kampung`: its effects that change the kampung's paguyuban or RTs;
+- `erase`: what it must remove itself when a resident asks to be erased.
 Features are listed in `bot.feature_list`.
 """
 from __future__ import annotations
@@ -63,6 +64,9 @@ class Feature:
     effects: dict[type, EffectHandler] = field(default_factory=dict)
     due_tasks: tuple[DueTask, ...] = ()
     cli: CliRegistrar | None = None
+    # Removes what the feature keeps about a resident who asked to be erased beyond what
+    # ON DELETE does (a name copied into a row); run in the erasure's transaction.
+    erase: Callable[[Connection, int], None] | None = None
     # Effect types that change the kampung's shape (its paguyuban, RTs): the core
     # re-reads it after a turn that applied one, instead of waiting for its cache.
     reshapes_kampung: frozenset[type] = frozenset()
@@ -76,6 +80,7 @@ class FeatureIndex:
         self.readers = {f.name: f.reads for f in features if f.reads}
         self.effects = {t: h for f in features for t, h in f.effects.items()}
         self.reshaping = frozenset(t for f in features for t in f.reshapes_kampung)
+        self.erasers = tuple(f.erase for f in features if f.erase)
 
 
 class Store:

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from bot import simulate
 from bot.outbox import Dispatcher
-from db.broadcasts import BroadcastRun
+from db.broadcasts import Broadcast, BroadcastRun
 from db.models import Outbox
 from scheduler.due import DueTasks
 from tests.test_broadcast_flow import KOOR, SRI, WATI, announcements, broadcasts, make_koordinator, make_warga
@@ -194,3 +194,15 @@ def test_quiet_hours_come_from_the_settings(app, warga, koordinator, quiet):
     koordinator.says("waktu")
     koordinator.says("besok jam 10 malam").hears("masuk jam tenang (22.00–05.00)", "pukul 05.00 WIB")
     assert SRI
+
+
+def test_a_repeating_announcement_outlives_its_sender_without_their_name(app, clock, warga, koordinator):
+    schedule(koordinator, "setiap Jumat jam 16.00")
+    assert all("Bu Ani (koordinator):" in m["text"] for m in run_due(app, clock, "2026-11-27T16:00"))
+    koordinator.says("hapus data saya")
+    koordinator.says("ya").hears("sudah kami hapus")
+    later = run_due(app, clock, "2026-12-04T16:00")
+    assert len(later) == 4 and all("Bu Ani" not in m["text"] for m in later)
+    assert "📢 Pengumuman dari koordinator:\nKerja bakti" in [m["text"] for m in later if m["to"] == SRI.split(":")[1]][0]
+    with app.engine.connect() as conn:
+        assert "Bu Ani" not in str(conn.execute(select(Broadcast.__table__)).all())
