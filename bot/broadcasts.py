@@ -218,7 +218,7 @@ def run_broadcast(conn: Connection, notifier: Notifier, broadcast_id: int, due_a
     chats = _group_chats(conn, b.audience)
     for chat in chats:
         outbox_id = notifier.post_to_chat(conn, "telegram", chat, language, "broadcast.message", params, now,
-                                          media_url=media.get("telegram"))
+                                          media_url=media.get("telegram"), even_in_quiet_hours=True)
         deliveries.append({"run_id": run_id, "resident_id": None, "chat_id": chat, "outbox_id": outbox_id})
     if deliveries:
         conn.execute(insert(BroadcastDelivery), deliveries)

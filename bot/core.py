@@ -51,7 +51,8 @@ class Core:
         self.engine = engine
         self.renderer = renderer
         self.settings = settings or Settings()
-        self.notifier = Notifier(renderer, self.settings.quiet_window(), self.settings.timezone)
+        self.notifier = Notifier(renderer, self.settings.quiet_window(), self.settings.timezone,
+                                 self.settings.default_language)
         self.router = router
         self.features = FeatureIndex(features)
         self.clock = clock

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, delete, false, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from bot.events import NewEvent, add_event, drop_reminders, in_audience, reschedule_reminders
+from bot.events import NewEvent, add_event, drop_reminders, in_audience, post_to_groups, reschedule_reminders
 from bot.features import EffectContext, Feature
 from bot.i18n import Catalog
 from bot.notify import Notifier
@@ -269,6 +269,7 @@ def edit_event(conn: Connection, notifier: Notifier, row, field_name: str, value
     before = When(old) if field_name == "time" else (old or Say("events.no_agenda"))
     params = {"change": Say(f"event_admin.change.{field_name}", {"old": before}), "card": _card(changed)}
     told = _tell(conn, notifier, recipients, "event_admin.changed", params, now)
+    post_to_groups(conn, notifier, row.audience, "event_admin.group_changed", params, now)
     log.info("event %s: %s changed; %s invitees told", row.id, field_name, told)
     return told
 
@@ -280,6 +281,7 @@ def cancel_event(conn: Connection, notifier: Notifier, row, now: datetime) -> in
     drop_reminders(conn, row.id, now)
     told = _tell(conn, notifier, _invitee_ids(conn, row.audience), "event_admin.cancelled_notice",
                  {"card": _card(row)}, now)
+    post_to_groups(conn, notifier, row.audience, "event_admin.cancelled_notice", {"card": _card(row)}, now)
     log.info("event %s cancelled; %s invitees told", row.id, told)
     return told
 

@@ -23,6 +23,7 @@ from sqlalchemy import and_, bindparam, delete, insert, select, true, update
 from sqlalchemy.engine import Connection
 
 from bot.features import EffectContext, Feature, TaskContext
+from bot.groups import group_chats_for
 from bot.notify import Notifier
 from bot.rt_numbers import normalize_rt
 from bot.timefmt import format_when
@@ -251,9 +252,20 @@ def add_event(conn: Connection, notifier: Notifier, new: NewEvent, now: datetime
     event = EventInfo(event_id, new.kind, new.title, new.starts_at, new.place, new.agenda, new.checklist, None)
     key, params = _event_message(event, "event_admin.invitation" if invite else "events.announce")
     notified = sum(notifier.notify(conn, rid, key, params, now, announcement=True) for rid in residents)
-    log.info("event %s added (%s, %s); %s %s told", event_id, new.kind, new.audience, notified,
-             "invitees" if invite else "followers")
+    posted = post_to_groups(conn, notifier, new.audience, "event_admin.group_invitation", params, now) if invite else 0
+    log.info("event %s added (%s, %s); %s %s told, %s group chats", event_id, new.kind, new.audience, notified,
+             "invitees" if invite else "followers", posted)
     return Added(event_id, reminders, notified)
+
+
+def post_to_groups(conn: Connection, notifier: Notifier, audience: str, key: str, params: dict, now: datetime) -> int:
+    """A paguyuban's linked Telegram groups get one post each (its members get theirs one
+    by one as well); other audiences have no group chat. Returns the posts queued."""
+    kind, _, name = audience.partition(":")
+    chats = group_chats_for(conn, name) if kind == "paguyuban" else []
+    for chat in chats:
+        notifier.post_to_chat(conn, "telegram", chat, None, key, params, now)
+    return len(chats)
 
 
 def reschedule_reminders(conn: Connection, event_id: int, starts_at: datetime, now: datetime, zone: str) -> list[datetime]:

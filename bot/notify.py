@@ -29,9 +29,12 @@ _IDENTITIES = select(Identity.channel, Identity.address).where(Identity.resident
 
 
 class Notifier:
-    def __init__(self, renderer: Renderer, quiet_hours: tuple[time, time] | None = None, zone: str = "Asia/Jakarta"):
+    def __init__(self, renderer: Renderer, quiet_hours: tuple[time, time] | None = None, zone: str = "Asia/Jakarta",
+                 group_language: str = "id"):
         self.renderer = renderer
         self.quiet_hours, self.zone = quiet_hours, zone
+        # Group chats have many readers; posts to them are in the kampung's default language.
+        self.group_language = group_language
 
     def quiet_until(self, now: datetime) -> datetime | None:
         """When announcements written at `now` go out, if it is quiet hours; else None."""
@@ -66,12 +69,15 @@ class Notifier:
             not_before=(announcement and not even_in_quiet_hours and self.quiet_until(now)) or now,
         )).inserted_primary_key[0]
 
-    def post_to_chat(self, conn: Connection, channel: str, address: str, language: str, key: str, params: dict,
-                     now: datetime, media_url: str | None = None) -> int:
-        """Queue one message to a group chat (a linked Telegram group: `address` is its
-        chat id); no resident behind it. Returns the outbox row's id."""
-        out = self.renderer.message(channel, address, language, key, params, media_url=media_url)
+    def post_to_chat(self, conn: Connection, channel: str, address: str, language: str | None, key: str,
+                     params: dict, now: datetime, media_url: str | None = None,
+                     even_in_quiet_hours: bool = False) -> int:
+        """Queue one announcement to a group chat (a linked Telegram group: `address` is
+        its chat id); no resident behind it. Returns the outbox row's id."""
+        out = self.renderer.message(channel, address, language or self.group_language, key, params,
+                                    media_url=media_url)
         return conn.execute(insert(Outbox).values(
             resident_id=None, channel=channel, address=out.address, payload=out.to_dict(),
-            status="pending", attempts=0, not_before=now, created_at=now,
+            status="pending", attempts=0, created_at=now,
+            not_before=(not even_in_quiet_hours and self.quiet_until(now)) or now,
         )).inserted_primary_key[0]

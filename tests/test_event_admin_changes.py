@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
+from bot.groups import find_group, link_chat
 from db.events import Event
 from tests import test_event_admin_create as base
 from tests.test_event_admin_create import (
@@ -152,3 +153,17 @@ def test_the_edit_is_refused_if_the_event_starts_while_typing(app, koordinator, 
     with app.engine.connect() as conn:
         assert conn.scalar(select(Event.place)) == "Balai RW 05"
     assert texts(app, SRI, CHANGED) == []
+
+
+def test_a_paguyubans_linked_telegram_group_gets_the_invitation_and_the_cancellation(app, koordinator, clock):
+    with app.engine.begin() as conn:
+        link_chat(conn, find_group(conn, "PKK RW 05").id, "-100777", clock.now())
+    create(koordinator, audience="Paguyuban PKK RW 05")
+    koordinator.says("simpan").hears("tersimpan")
+    [invitation] = texts(app, "-100777")
+    assert "Undangan acara" in invitation and "chat pribadi dengan Kampung Bot" in invitation and SABTU in invitation
+    koordinator.says("daftar acara")
+    koordinator.says("1")
+    koordinator.says("batalkan acara ini")
+    koordinator.says("ya").hears("dibatalkan")
+    assert CANCELLED in texts(app, "-100777")[-1]
