@@ -165,6 +165,8 @@ class BroadcastFlow(Flow):
             return Prompt("broadcast.ask_when", options=(WHEN_NOW, WHEN_LATER, WHEN_REPEAT), free_text=True,
                           accepts_media=True)
         if step == "at":
+            if ctx.data.get("day"):  # the day is known; "when.need_time" has just asked the hour
+                return Prompt("broadcast.ask_at_hour", free_text=True)
             return Prompt("broadcast.ask_at", free_text=True)
         if step == "every":
             return Prompt("broadcast.ask_every", free_text=True)

@@ -173,8 +173,9 @@ def _answer_qscale(ctx: FlowContext, draft: dict, answer: Answer, finished: Call
         return Outcome(goto="new_qtype")
     if not said(ctx, answer, SKIP):
         ends = split_options(answer.text)
-        if len(ends) == 1:  # "sangat kotor - sangat bersih", "kotor / bersih"
-            ends = [e.strip() for e in re.split(r"\s+[-–—]\s+|/", ends[0]) if e.strip()]
+        if len(ends) == 1:  # "sangat kotor - sangat bersih", "kotor / bersih", "kotor sampai bersih"
+            ends = [e.strip() for e in re.split(r"\s+[-–—]\s+|/|\s+(?:sampai|hingga|s/d|sd|to|nganti)\s+", ends[0])
+                    if e.strip()]
         if len(ends) != 2:
             return Outcome([Say("survey_admin.scale_invalid")])
         if any(len(end) > SCALE_END_MAX for end in ends):
