@@ -354,3 +354,11 @@ def test_an_announcement_keeps_its_line_breaks(app, warga, koordinator):
     koordinator.says("sekarang").hears("Kerja bakti Minggu:\n- jam 7 pagi\n- kumpul di gang 3\n\nTerima kasih 🙏")
     koordinator.says("kirim")
     assert announcements(app)[0]["text"].endswith("Kerja bakti Minggu:\n- jam 7 pagi\n- kumpul di gang 3\n\nTerima kasih 🙏")
+
+
+def test_a_day_alone_asks_just_the_hour(app, warga, koordinator):
+    start(koordinator)
+    koordinator.says("semua warga")
+    koordinator.says("nanti").at("broadcast", "at")
+    koordinator.says("besok").hears("Jam berapa?", "Tulis jamnya saja").at("broadcast", "at")
+    koordinator.says("jam 9 pagi").hears("Dikirim: Senin, 23 November 2026 pukul 09.00 WIB").at("broadcast", "preview")

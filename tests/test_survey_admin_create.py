@@ -344,3 +344,19 @@ def test_options_typed_one_per_line_in_chat(koordinator):
     koordinator.says("selesai")
     koordinator.says("semua warga")
     koordinator.says("jumat jam 8 malam").hears("Pilihan: Sabtu pagi / Minggu pagi / Minggu sore")
+
+
+def test_scale_ends_in_words_and_selesai_to_skip_a_detail(koordinator):
+    koordinator.says("kelola survei")
+    koordinator.says("buat survei baru")
+    koordinator.says("Survei air bersih")
+    koordinator.says("lewati")
+    koordinator.says("nilai")
+    koordinator.says("Seberapa puas dengan air PAM?").at("survey_admin", "new_qscale")
+    koordinator.says("tidak puas sampai sangat puas").hears("Pertanyaan 1 tersimpan")
+    koordinator.says("angka")
+    koordinator.says("Berapa rupiah per bulan?").at("survey_admin", "new_qnumber")
+    koordinator.says("selesai").hears("Pertanyaan 2 tersimpan")
+    koordinator.says("selesai")
+    koordinator.says("semua warga")
+    koordinator.says("jumat jam 8 malam").hears("tidak puas", "sangat puas")
