@@ -31,17 +31,14 @@ SUMMARY_WAIT after the run started, the sender gets "Terkirim 40, gagal 1, dilew
 (STOP) 3" (messages still waiting are named as such). A resident with no channel to
 reach counts as failed.
 
-Photos, the simplest robust way: the reference the channel gave is stored with the
-broadcast and attached per recipient channel (no download):
-- an http(s) URL (WhatsApp photos arrive as Twilio media URLs) goes as the message's
-  image URL on WhatsApp and Telegram; this works when the Twilio account serves media
-  without HTTP auth (Twilio's default); with "enforce HTTP auth on media" on, the
-  image is refused by the provider and the outbox row fails (the summary shows it);
-- a Telegram photo ("telegram-file:<id>") goes, as its file id, to Telegram residents
-  and linked Telegram groups only (the Bot API re-sends a file id the bot received);
-  WhatsApp residents get the text alone, and the preview says so.
-Left to do: downloading the photo into DATA_DIR (as bot/media.py does for reports) and
-sending it as a signed /files link, so every channel gets every photo.
+Photos: the reference the sender's channel gave (a Twilio media URL, "telegram-file:<id>")
+is stored with the broadcast and fetched by the worker into DATA_DIR/broadcasts
+(bot.media, as report photos are); a run waits for it, up to PHOTO_WAIT, and then sends
+the file on every channel (WhatsApp through a signed /files link, Telegram as an upload).
+A photo nothing could fetch in time (no channel for it: the console, `kampung simulate`)
+goes as its reference where that reaches: an http(s) URL to WhatsApp and Telegram, a
+Telegram file id to Telegram only. "Sekarang" with a photo is therefore sent by the due
+task a moment later, not in the confirmation's transaction.
 """
 from __future__ import annotations
 
@@ -56,7 +53,7 @@ from bot.events import in_audience, parse_audience
 from bot.features import EffectContext, Feature, TaskContext
 from bot.groups import group_chats_for
 from bot.notify import Notifier
-from db.broadcasts import Broadcast, BroadcastDelivery, BroadcastRun
+from db.broadcasts import Broadcast, BroadcastDelivery, BroadcastPhoto, BroadcastRun
 from db.models import Outbox, Resident
 from flows.base import ResidentInfo, Say, When
 from flows.broadcast import CancelBroadcast, CreateBroadcast, audience_say, rule_say
@@ -74,6 +71,8 @@ FINAL = ("sent", "failed", "uncertain")
 TEXT_LIMIT = 1500
 ROLE_ORDER = ("koordinator", "ketua_rw", "admin", "ketua_rt")
 TELEGRAM_FILE = "telegram-file:"
+# How long a run waits for the worker to fetch its photo before it goes as it can.
+PHOTO_WAIT = timedelta(minutes=10)
 GROUP_LANGUAGE = "id"
 
 
@@ -204,7 +203,9 @@ def run_broadcast(conn: Connection, notifier: Notifier, broadcast_id: int, due_a
     run_id = conn.execute(insert(BroadcastRun).values(broadcast_id=b.id, due_at=due_at, started_at=now,
                                                       skipped=0)).inserted_primary_key[0]
     params = {"sender": _sender_say(b.sender_name, b.sender_role), "text": b.text}
-    media = media_for(b.media_url)
+    photo = conn.scalar(select(BroadcastPhoto.path).where(BroadcastPhoto.broadcast_id == b.id,
+                                                          BroadcastPhoto.status == "saved"))
+    media = {} if photo else media_for(b.media_url)
     deliveries, skipped, unreachable = [], 0, 0
     for rid, opted_out in conn.execute(_members(b.audience)).all():
         if opted_out:
@@ -212,13 +213,13 @@ def run_broadcast(conn: Connection, notifier: Notifier, broadcast_id: int, due_a
             continue
         # Quiet hours were weighed when it was scheduled or confirmed ("tetap kirim sekarang").
         outbox_id = notifier.queue(conn, rid, "broadcast.message", params, now, announcement=True, media=media,
-                                   even_in_quiet_hours=True)
+                                   document=photo, even_in_quiet_hours=True)
         unreachable += outbox_id is None
         deliveries.append({"run_id": run_id, "resident_id": rid, "chat_id": None, "outbox_id": outbox_id})
     chats = _group_chats(conn, b.audience)
     for chat in chats:
         outbox_id = notifier.post_to_chat(conn, "telegram", chat, language, "broadcast.message", params, now,
-                                          media_url=media.get("telegram"), even_in_quiet_hours=True)
+                                          media_url=media.get("telegram"), document=photo, even_in_quiet_hours=True)
         deliveries.append({"run_id": run_id, "resident_id": None, "chat_id": chat, "outbox_id": outbox_id})
     if deliveries:
         conn.execute(insert(BroadcastDelivery), deliveries)
@@ -247,6 +248,7 @@ class NewBroadcast:
     sender_id: int | None = None
     sender_name: str = ""
     sender_role: str | None = None
+    media_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -277,11 +279,16 @@ def create_broadcast(conn: Connection, notifier: Notifier, new: NewBroadcast, no
     else:
         if not quiet_ok and moment_in_quiet(now, quiet, zone):
             raise BroadcastError("broadcast.refused_quiet_now", suggest=When(quiet_end_after(now, quiet, zone)))
-        next_run = None
+        # With a photo, "now" is as soon as the worker has fetched it (PHOTO_WAIT at most).
+        next_run = now if new.media_url else None
     values = dict(sender_id=new.sender_id, sender_name=new.sender_name, sender_role=new.sender_role, text=text,
                   media_url=new.media_url, audience=new.audience, rule=new.rule.spec() if new.rule else None,
                   next_run_at=next_run, created_at=now, status="scheduled" if next_run else "sending")
     broadcast_id = conn.execute(insert(Broadcast).values(**values)).inserted_primary_key[0]
+    if new.media_url:
+        conn.execute(insert(BroadcastPhoto).values(
+            broadcast_id=broadcast_id, url=new.media_url, content_type=(new.media_type or "image/jpeg")[:64],
+            status="pending", attempts=0, not_before=now))
     run = None if next_run else run_broadcast(conn, notifier, broadcast_id, now, now, language)
     log.info("broadcast %s to %s: %s", broadcast_id, new.audience, values["rule"] or next_run or "now")
     return Created(broadcast_id, run, next_run)
@@ -309,7 +316,7 @@ def _on_create(ectx: EffectContext, effect: CreateBroadcast) -> list[Say]:
     new = NewBroadcast(effect.text, effect.audience, effect.media_url,
                        datetime.fromisoformat(effect.at) if effect.at else None,
                        Recurrence.from_spec(effect.rule) if effect.rule else None,
-                       resident.id, resident.name or resident.phone or "-", sender_role(resident))
+                       resident.id, resident.name or resident.phone or "-", sender_role(resident), effect.media_type)
     try:
         created = create_broadcast(ectx.conn, ectx.notifier, new, ectx.now, zone, quiet, effect.quiet_ok,
                                    settings.default_language if settings else GROUP_LANGUAGE)
@@ -324,6 +331,8 @@ def _created_say(created: Created, new: NewBroadcast) -> Say:
         run = created.run
         groups = Say("broadcast.preview_groups", {"count": run.groups}) if run.groups else ""
         return Say("broadcast.queued", {**params, "count": run.queued, "stopped": run.skipped, "groups": groups})
+    if new.at is None and new.rule is None:  # now, once its photo is ready
+        return Say("broadcast.queued_with_photo", params)
     if new.rule is not None:
         return Say("broadcast.scheduled_every", {**params, "rule": rule_say(new.rule), "next": When(created.next_run_at)})
     return Say("broadcast.scheduled_at", {**params, "at": When(created.next_run_at)})
@@ -338,7 +347,9 @@ def _on_cancel(ectx: EffectContext, effect: CancelBroadcast) -> list[Say]:
 
 
 # -- due tasks ---------------------------------------------------------------------------------
-_DUE = (select(Broadcast.id, Broadcast.rule, Broadcast.next_run_at, Broadcast.sender_id, Broadcast.audience)
+_DUE = (select(Broadcast.id, Broadcast.rule, Broadcast.next_run_at, Broadcast.sender_id, Broadcast.audience,
+               BroadcastPhoto.status.label("photo"))
+        .outerjoin(BroadcastPhoto, BroadcastPhoto.broadcast_id == Broadcast.id)
         .where(Broadcast.status == "scheduled", Broadcast.next_run_at <= bindparam("now"))
         .order_by(Broadcast.next_run_at, Broadcast.id))
 
@@ -356,6 +367,9 @@ def send_due_broadcasts(task: TaskContext) -> int:
     grace = timedelta(minutes=settings.reminder_grace_minutes)
     handled = 0
     for row in conn.execute(_DUE, {"now": now}).all():
+        if row.photo == "pending" and now < row.next_run_at + PHOTO_WAIT:
+            continue  # the worker is fetching its photo; after PHOTO_WAIT it goes as it can
+        grace_here = grace + (PHOTO_WAIT if row.photo else timedelta(0))
         if row.rule:
             rule = Recurrence.from_spec(row.rule)
             latest = rule.last_at_or_before(now, settings.timezone) or row.next_run_at
@@ -364,11 +378,11 @@ def send_due_broadcasts(task: TaskContext) -> int:
             due = max(latest, row.next_run_at)
         else:
             due = row.next_run_at
-            late = now - due > grace
+            late = now - due > grace_here
             if not _claim(conn, row, status="missed" if late else "sending"):
                 continue
         handled += 1
-        if now - due > grace:
+        if now - due > grace_here:
             log.warning("broadcast %s due %s not sent: now %s is beyond the grace period %s",
                         row.id, due.isoformat(), now.isoformat(), grace)
             if row.sender_id is not None:

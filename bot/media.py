@@ -1,5 +1,6 @@
-"""Report photos: downloaded after the message's transaction, and stored as
-DATA_DIR/reports/<ticket>-<n>.<ext> with the path in the database.
+"""Photos residents and staff send (with a report, with an announcement): downloaded
+after the message's transaction and stored as DATA_DIR/reports/<ticket>-<n>.<ext> or
+DATA_DIR/broadcasts/pengumuman-<id>.<ext>, with the path in the database.
 
 A flow does no I/O, so a report keeps the reference its channel gave (a Twilio media
 URL, "telegram-file:<id>"); the worker fetches pending photos after each pass, through
@@ -19,12 +20,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from bot.reports import ticket
+from db.broadcasts import BroadcastPhoto
 from db.reports import ReportPhoto
 
 log = logging.getLogger(__name__)
@@ -55,10 +58,24 @@ def extension(content_type: str) -> str:
 
 
 @dataclass(frozen=True)
+class PhotoSource:
+    """A table of photos to fetch (the columns of report_photos) and how its files are
+    named under DATA_DIR/<folder>."""
+
+    table: Any
+    folder: str
+    stem: Callable[[Any], str]  # row -> file name without the extension
+
+
+REPORT_PHOTOS = PhotoSource(ReportPhoto, "reports", lambda row: f"{ticket(row.report_id)}-{row.n}")
+BROADCAST_PHOTOS = PhotoSource(BroadcastPhoto, "broadcasts", lambda row: f"pengumuman-{row.broadcast_id}")
+
+
+@dataclass(frozen=True)
 class _Claimed:
+    source: PhotoSource
     id: int
-    report_id: int
-    n: int
+    stem: str
     url: str
     content_type: str
     attempts: int
@@ -67,11 +84,13 @@ class _Claimed:
 class PhotoFetcher:
     """`downloaders` maps a reference prefix to the channel download that owns it."""
 
-    def __init__(self, engine: Engine, data_dir: Path, clock, downloaders: dict[str, Download] | None = None):
+    def __init__(self, engine: Engine, data_dir: Path, clock, downloaders: dict[str, Download] | None = None,
+                 sources: tuple[PhotoSource, ...] = (REPORT_PHOTOS, BROADCAST_PHOTOS)):
         self.engine = engine
         self.data_dir = Path(data_dir)
         self.clock = clock
         self.downloaders = dict(downloaders or {})
+        self.sources = sources
 
     def downloader(self, ref: str) -> Download | None:
         owners = [prefix for prefix in self.downloaders if ref.startswith(prefix)]
@@ -88,22 +107,23 @@ class PhotoFetcher:
 
     def _claim(self, limit: int) -> list[_Claimed]:
         now = self.clock.now()
-        due = (select(ReportPhoto.id, ReportPhoto.report_id, ReportPhoto.n, ReportPhoto.url, ReportPhoto.content_type,
-                      ReportPhoto.attempts)
-               .where(ReportPhoto.status == "pending", ReportPhoto.not_before <= now)
-               .order_by(ReportPhoto.not_before, ReportPhoto.id).limit(limit))
-        claimed = []
+        claimed: list[_Claimed] = []
         with self.engine.begin() as conn:
-            for row in conn.execute(due).all():
-                fetchable = self.downloader(row.url) is not None
-                values = {"not_before": now + (LEASE if fetchable else PARKED)}
-                if fetchable:
-                    values["attempts"] = row.attempts + 1
-                took = conn.execute(update(ReportPhoto).where(
-                    ReportPhoto.id == row.id, ReportPhoto.status == "pending", ReportPhoto.not_before <= now,
-                ).values(**values)).rowcount
-                if took and fetchable:
-                    claimed.append(_Claimed(row.id, row.report_id, row.n, row.url, row.content_type, row.attempts + 1))
+            for source in self.sources:
+                table = source.table
+                due = (select(table).where(table.status == "pending", table.not_before <= now)
+                       .order_by(table.not_before, table.id).limit(limit - len(claimed)))
+                for row in conn.execute(due).all() if len(claimed) < limit else ():
+                    fetchable = self.downloader(row.url) is not None
+                    values = {"not_before": now + (LEASE if fetchable else PARKED)}
+                    if fetchable:
+                        values["attempts"] = row.attempts + 1
+                    took = conn.execute(update(table).where(
+                        table.id == row.id, table.status == "pending", table.not_before <= now,
+                    ).values(**values)).rowcount
+                    if took and fetchable:
+                        claimed.append(_Claimed(source, row.id, source.stem(row), row.url, row.content_type,
+                                                row.attempts + 1))
         return claimed
 
     async def _fetch(self, photo: _Claimed) -> int:
@@ -117,14 +137,14 @@ class PhotoFetcher:
         except Exception as exc:  # any failure of any channel: retried later, never fatal to the worker
             await asyncio.to_thread(self._failed, photo, f"{type(exc).__name__}: {exc}"[:500])
             return 0
-        await asyncio.to_thread(self._mark, photo.id, {"status": "saved", "path": str(path), "error": None})
-        log.info("report photo %s-%d saved as %s", ticket(photo.report_id), photo.n, path)
+        await asyncio.to_thread(self._mark, photo, {"status": "saved", "path": str(path), "error": None})
+        log.info("photo %s saved as %s", photo.stem, path)
         return 1
 
     def _store(self, photo: _Claimed, data: bytes) -> Path:
-        folder = self.data_dir / "reports"
+        folder = self.data_dir / photo.source.folder
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{ticket(photo.report_id)}-{photo.n}.{extension(photo.content_type)}"
+        path = folder / f"{photo.stem}.{extension(photo.content_type)}"
         partial = path.with_name(path.name + ".part")
         partial.write_bytes(data)
         os.replace(partial, path)
@@ -132,14 +152,14 @@ class PhotoFetcher:
 
     def _failed(self, photo: _Claimed, error: str) -> None:
         if photo.attempts >= MAX_ATTEMPTS:
-            log.warning("report photo %s-%d given up after %d attempts: %s",
-                        ticket(photo.report_id), photo.n, photo.attempts, error)
-            self._mark(photo.id, {"status": "failed", "error": error})
+            log.warning("photo %s given up after %d attempts: %s", photo.stem, photo.attempts, error)
+            self._mark(photo, {"status": "failed", "error": error})
             return
         retry = self.clock.now() + timedelta(minutes=2 ** photo.attempts)
-        log.info("report photo %s-%d not fetched (%s); retry at %s", ticket(photo.report_id), photo.n, error, retry)
-        self._mark(photo.id, {"not_before": retry, "error": error})
+        log.info("photo %s not fetched (%s); retry at %s", photo.stem, error, retry)
+        self._mark(photo, {"not_before": retry, "error": error})
 
-    def _mark(self, photo_id: int, values: dict) -> None:
+    def _mark(self, photo: _Claimed, values: dict) -> None:
+        table = photo.source.table
         with self.engine.begin() as conn:
-            conn.execute(update(ReportPhoto).where(ReportPhoto.id == photo_id).values(**values))
+            conn.execute(update(table).where(table.id == photo.id).values(**values))

@@ -49,9 +49,10 @@ class Notifier:
 
     def queue(self, conn: Connection, resident_id: int, key: str, params: dict, now: datetime, *,
               announcement: bool, options: tuple[Option, ...] = (), media: dict[str, str] | None = None,
-              even_in_quiet_hours: bool = False) -> int | None:
+              document: str | None = None, even_in_quiet_hours: bool = False) -> int | None:
         """As `notify`, returning the outbox row's id (None: STOP or unreachable).
         `media` maps a channel to the image URL/reference to attach on that channel;
+        `document`: a file under DATA_DIR to attach on any channel (an image shows as one);
         `even_in_quiet_hours`: an announcement that must not wait (the sender chose to send
         it during quiet hours; a reminder timed to its event)."""
         row = conn.execute(_RECIPIENT, {"rid": resident_id}).first()
@@ -62,7 +63,8 @@ class Notifier:
         if channel is None:
             return None
         out = self.renderer.message(channel, identities[channel], row.language, key, params, options,
-                                    flow=row.flow, step=row.step, media_url=(media or {}).get(channel))
+                                    flow=row.flow, step=row.step, media_url=(media or {}).get(channel),
+                                    document=document)
         return conn.execute(insert(Outbox).values(
             resident_id=resident_id, channel=channel, address=out.address, payload=out.to_dict(),
             status="pending", attempts=0, created_at=now,
@@ -70,12 +72,12 @@ class Notifier:
         )).inserted_primary_key[0]
 
     def post_to_chat(self, conn: Connection, channel: str, address: str, language: str | None, key: str,
-                     params: dict, now: datetime, media_url: str | None = None,
+                     params: dict, now: datetime, media_url: str | None = None, document: str | None = None,
                      even_in_quiet_hours: bool = False) -> int:
         """Queue one announcement to a group chat (a linked Telegram group: `address` is
         its chat id); no resident behind it. Returns the outbox row's id."""
         out = self.renderer.message(channel, address, language or self.group_language, key, params,
-                                    media_url=media_url)
+                                    media_url=media_url, document=document)
         return conn.execute(insert(Outbox).values(
             resident_id=None, channel=channel, address=out.address, payload=out.to_dict(),
             status="pending", attempts=0, created_at=now,

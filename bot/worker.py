@@ -1,6 +1,6 @@
 """The background loop of a bot process: process the inbox, then dispatch the outbox.
-Photos residents sent with their reports are fetched beside the loop, one batch at a
-time, so a slow download never holds up a reply.
+Photos residents and staff send (with reports, with announcements) are fetched beside
+the loop, one batch at a time, so a slow download never holds up a reply.
 
 Webhook routes and the Telegram poller only call `enqueue`, which stores the message
 and wakes the loop; the loop also polls once a second to pick up rows written by

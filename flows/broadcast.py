@@ -73,6 +73,7 @@ class CreateBroadcast:
     at: str | None = None
     rule: str | None = None
     quiet_ok: bool = False
+    media_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -216,8 +217,6 @@ class BroadcastFlow(Flow):
         data = ctx.data
         reach = ctx.store.broadcasts.reach(data["audience"])
         photo = Say("broadcast.photo_yes") if data.get("media") else Say("broadcast.photo_no")
-        if data.get("media", "").startswith("telegram-file:"):
-            photo = Say("broadcast.photo_telegram_only")
         groups = Say("broadcast.preview_groups", {"count": reach.groups}) if reach.groups else ""
         params = {"text": data["text"], "photo": photo, "audience": audience_say(data["audience"]),
                   "count": reach.recipients, "stopped": reach.stopped, "groups": groups, "when": when_say(data)}
@@ -247,7 +246,7 @@ class BroadcastFlow(Flow):
             step = "when"  # quiet hours were switched off meanwhile
         said: list[Say] = []
         if step in MEDIA_STEPS and answer.media:
-            ctx.data["media"] = answer.media[0].url
+            ctx.data["media"], ctx.data["media_type"] = answer.media[0].url, answer.media[0].content_type
             said.append(Say("broadcast.photo_added"))
             if not answer.text and not answer.choice_id:
                 return Outcome(said)
@@ -261,7 +260,7 @@ class BroadcastFlow(Flow):
 
     def _answer_text(self, ctx: FlowContext, answer: Answer) -> Outcome:
         if answer.media:
-            ctx.data["media"] = answer.media[0].url
+            ctx.data["media"], ctx.data["media_type"] = answer.media[0].url, answer.media[0].content_type
         text = _text_of(answer)
         if not text:
             return Outcome([Say("broadcast.photo_added_need_text")] if answer.media else [Say("broadcast.text_empty")])
@@ -430,7 +429,7 @@ class BroadcastFlow(Flow):
                 and moment_in_quiet(ctx.now, ctx.policy.quiet_hours, ctx.policy.zone):
             return Outcome(goto="now_quiet")  # it got late while the preview waited
         effect = CreateBroadcast(data["text"], data["audience"], data.get("media"), data.get("at"), data.get("rule"),
-                                 bool(data.get("quiet_ok")))
+                                 bool(data.get("quiet_ok")), data.get("media_type", ""))
         return Outcome(switch="staff", effects=[effect])
 
     def _answer_edit(self, ctx: FlowContext, answer: Answer) -> Outcome:

@@ -3,20 +3,25 @@ now in the same transaction, natural and repeating times, quiet hours, STOP, pho
 linked Telegram groups, listing and cancelling, bad answers, batal, and Javanese."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import asyncio
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from bot.groups import add_member, find_group, link_chat
+from bot.media import PhotoFetcher
 from bot.messages import Media
 from bot.roles_admin import grant_role
 from db.broadcasts import Broadcast, BroadcastDelivery
 from db.models import Outbox
+from scheduler.due import DueTasks
 
 KOOR, PAK_RT = "+6281234567005", "+6281234567004"
 SRI, BUDI, TONO, WATI = (f"whatsapp:+62812345670{n:02d}" for n in (1, 2, 3, 6))
 DARMI = "telegram:5150"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
 
 def announcements(app) -> list[dict]:
@@ -24,8 +29,8 @@ def announcements(app) -> list[dict]:
     with app.engine.connect() as conn:
         rows = conn.execute(select(Outbox.channel, Outbox.address, Outbox.payload, Outbox.resident_id)
                             .order_by(Outbox.id)).all()
-    return [{"channel": c, "to": a, "text": p["text"], "media_url": p["media_url"], "resident_id": r}
-            for c, a, p, r in rows if "📢" in p["text"]]
+    return [{"channel": c, "to": a, "text": p["text"], "media_url": p["media_url"], "document": p["document_path"],
+             "resident_id": r} for c, a, p, r in rows if "📢" in p["text"]]
 
 
 def broadcasts(app) -> list:
@@ -230,25 +235,62 @@ def test_a_paguyuban_with_a_linked_telegram_group(app, warga, koordinator):
     assert sorted(m["to"] for m in sent if m["resident_id"]) == sorted([SRI.split(":")[1], WATI.split(":")[1]])
 
 
-def test_a_photo_travels_with_the_announcement(app, warga, koordinator):
+def fetch_photos(app, clock, **downloads: bytes) -> int:
+    """One pass of the worker's photo fetcher; `downloads` maps a reference prefix to the bytes its channel gives."""
+    def downloader(data: bytes):
+        async def download(ref: str) -> bytes:
+            return data
+        return download
+
+    prefixes = {prefix.replace("_", "-") + ":": downloader(data) for prefix, data in downloads.items()}
+    return asyncio.run(PhotoFetcher(app.engine, app.settings.data_dir, clock, prefixes).fetch_pending())
+
+
+def test_a_photo_from_whatsapp_is_fetched_then_goes_to_every_channel(app, warga, koordinator, clock):
     koordinator.says("kirim pengumuman")
-    koordinator.says("Ini denah lokasi bazar", media=[Media("https://example.org/denah.jpg", "image/jpeg")]) \
+    koordinator.says("Ini denah lokasi bazar", media=[Media("https://api.twilio.com/M1/Media/ME1", "image/png")]) \
         .hears("Fotonya ikut dikirim").at("broadcast", "audience")
     koordinator.says("semua")
     koordinator.says("sekarang").hears("Foto: ada")
-    koordinator.says("kirim")
+    koordinator.says("kirim").hears("dikirim sebentar lagi, begitu fotonya siap")
+    DueTasks.of(app).run(clock.now())
+    assert announcements(app) == []  # waiting for the worker to fetch the photo
+    assert fetch_photos(app, clock, https=PNG) == 1
+    DueTasks.of(app).run(clock.now())
     sent = announcements(app)
-    assert {m["media_url"] for m in sent if m["channel"] == "whatsapp"} == {"https://example.org/denah.jpg"}
+    assert len(sent) == 5 and {m["document"] for m in sent} == {
+        str(Path(app.settings.data_dir) / "broadcasts" / "pengumuman-1.png")}
+    assert Path(sent[0]["document"]).read_bytes() == PNG
 
 
-def test_a_telegram_photo_sent_after_the_text_goes_only_to_telegram(app, warga, koordinator):
+def test_a_telegram_photo_reaches_whatsapp_residents_too(app, warga, koordinator, clock):
     koordinator.says("kirim pengumuman")
     koordinator.says("Foto kegiatan kerja bakti kemarin")
     koordinator.says(media=[Media("telegram-file:AgADBAAD", "image/jpeg")]).hears("Fotonya ikut dikirim") \
         .at("broadcast", "audience")
     koordinator.says("semua")
-    koordinator.says("sekarang").hears("hanya terkirim ke warga dan grup di Telegram")
+    koordinator.says("sekarang")
     koordinator.says("kirim")
+    assert fetch_photos(app, clock, telegram_file=b"\xff\xd8jpeg") == 1
+    DueTasks.of(app).run(clock.now())
+    documents = {m["to"]: m["document"] for m in announcements(app)}
+    assert documents["5150"] == documents[SRI.split(":")[1]] and documents["5150"].endswith("pengumuman-1.jpg")
+
+
+def test_a_photo_nothing_can_fetch_goes_as_it_can_after_a_while(app, warga, koordinator, clock):
+    """The console and `kampung simulate` have no Telegram to fetch a Telegram photo:
+    after PHOTO_WAIT the announcement goes, the photo by reference where it reaches."""
+    koordinator.says("kirim pengumuman")
+    koordinator.says("Foto kegiatan kerja bakti kemarin", media=[Media("telegram-file:AgADBAAD", "image/jpeg")])
+    koordinator.says("semua")
+    koordinator.says("sekarang")
+    koordinator.says("kirim")
+    assert fetch_photos(app, clock) == 0
+    clock.set(clock.now() + timedelta(minutes=9))
+    DueTasks.of(app).run(clock.now())
+    assert announcements(app) == []
+    clock.set(clock.now() + timedelta(minutes=2))
+    DueTasks.of(app).run(clock.now())
     media = {m["to"]: m["media_url"] for m in announcements(app)}
     assert media["5150"] == "AgADBAAD" and media[SRI.split(":")[1]] is None
 

@@ -395,6 +395,22 @@ async def test_send_document_uploads_file(api, channel, tmp_path):
     assert call["caption"] == "Laporan"
 
 
+async def test_a_stored_image_goes_as_a_photo_in_the_chat(api, channel, tmp_path):
+    image = tmp_path / "pengumuman-1.jpg"
+    image.write_bytes(b"\xff\xd8\xff\xe0jpeg")
+    await channel.send(OutgoingMessage(channel="telegram", address="555", text="Denah bazar", document_path=str(image)))
+    [call] = api.calls("sendPhoto")
+    assert call["caption"] == "Denah bazar" and call["photo"].content == b"\xff\xd8\xff\xe0jpeg"
+    assert api.calls("sendDocument") == []
+
+
+def test_own_contact_carries_the_phone_and_someone_elses_is_ignored():
+    mine = convert(message_update(40, contact={"phone_number": "6281234567001", "first_name": "Siti", "user_id": 555}))
+    assert (mine.contact_phone, mine.text) == ("+6281234567001", "")
+    assert convert(message_update(41, contact={"phone_number": "6281234567999", "first_name": "Budi",
+                                               "user_id": 777})) is None
+
+
 async def test_send_failure_raises(api, channel):
     api.fail_next("sendMessage", 400, "Bad Request: chat not found")
     with pytest.raises(BadRequest):

@@ -151,6 +151,10 @@ def update_to_incoming(update: Update) -> IncomingMessage | None:
     return IncomingMessage(text=text, media=media, location=location, **base)
 
 
+# Files sent as a photo (shown in the chat) rather than as a document to download.
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif")
+
+
 def _phone(number: str | None) -> str | None:
     """Telegram gives the number with or without "+"; stored numbers are E.164."""
     digits = (number or "").strip()
@@ -335,6 +339,13 @@ class TelegramChannel:
                 chat_id=chat_id, photo=out.media_url, caption=to_html(out.text) or None,
                 reply_markup=markup, parse_mode=ParseMode.HTML,
             )
+        elif out.document_path and Path(out.document_path).suffix.lower() in PHOTO_SUFFIXES:
+            path = Path(out.document_path)
+            with path.open("rb") as fh:
+                sent = await self.bot.send_photo(
+                    chat_id=chat_id, photo=fh, caption=to_html(out.text) or None,
+                    reply_markup=markup, parse_mode=ParseMode.HTML,
+                )
         elif out.document_path:
             path = Path(out.document_path)
             with path.open("rb") as fh:
