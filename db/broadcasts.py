@@ -15,6 +15,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models import Base
+from db.photos import FetchedPhoto
 from db.types import UTCDateTime
 
 
@@ -67,20 +68,10 @@ class BroadcastDelivery(Base):
     outbox_id: Mapped[int | None] = mapped_column(Integer)
 
 
-class BroadcastPhoto(Base):
-    """An announcement's photo as the sender's channel referenced it (`url`), fetched by
-    the worker into DATA_DIR/broadcasts (`path`) so that every channel can carry it; the
-    same columns as report photos, so one fetcher serves both. `status`: pending ->
-    saved, or failed after the last attempt."""
+class BroadcastPhoto(FetchedPhoto, Base):
+    """An announcement's photo, fetched into DATA_DIR/broadcasts so that every channel
+    can carry it (see db.photos)."""
 
     __tablename__ = "broadcast_photos"
     __table_args__ = (Index("ix_broadcast_photos_due", "status", "not_before"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
     broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"), unique=True)
-    url: Mapped[str] = mapped_column(Text)
-    content_type: Mapped[str] = mapped_column(String(64), default="")
-    path: Mapped[str | None] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(12), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    not_before: Mapped[datetime] = mapped_column(UTCDateTime())
-    error: Mapped[str | None] = mapped_column(Text)

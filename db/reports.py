@@ -12,6 +12,7 @@ from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models import Base
+from db.photos import FetchedPhoto
 from db.types import UTCDateTime
 
 
@@ -44,20 +45,10 @@ class ReportSupport(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class ReportPhoto(Base):
-    """A photo as the channel referenced it (`url`), and once fetched, where it is stored
-    (`path`). `status`: pending -> saved, or failed after the last attempt."""
+class ReportPhoto(FetchedPhoto, Base):
+    """A report's photos, numbered 1, 2, 3 within the report (see db.photos)."""
 
     __tablename__ = "report_photos"
     __table_args__ = (Index("ix_report_photos_due", "status", "not_before"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     n: Mapped[int] = mapped_column(Integer)
-    url: Mapped[str] = mapped_column(Text)
-    content_type: Mapped[str] = mapped_column(String(64), default="")
-    path: Mapped[str | None] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(12), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    # Earliest next attempt while pending; the claim time plus a lease while fetching.
-    not_before: Mapped[datetime] = mapped_column(UTCDateTime())
-    error: Mapped[str | None] = mapped_column(Text)
