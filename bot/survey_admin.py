@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from bot.features import EffectContext, Feature
 from bot.residents import load_kampung
@@ -199,12 +200,19 @@ def remind(ectx: EffectContext, effect: RemindSurvey) -> list[Say]:
     residents = ectx.conn.scalars(not_finished(ectx.conn, info, scope)).all()
     if not residents:
         return [Say("survey_admin.remind_nobody")]
+    try:  # the reminder rows first: of two staff pressing "ingatkan" at once, one sends
+        with ectx.conn.begin_nested():
+            ectx.conn.execute(insert(SurveyReminder), [
+                {"survey_id": info.id, "area": area, "sent_by": ectx.resident.id, "sent_at": ectx.now, "recipients": 0}
+                for area in _areas(scope)])
+    except IntegrityError:
+        earlier = reminder_for(ectx.conn, info.id, scope)
+        return [Say("survey_admin.remind_once", {"when": When(earlier[0]), "count": earlier[1]})]
     params = {"title": info.title, "closes": When(info.closes_at)}
     sent = sum(ectx.notifier.notify(ectx.conn, rid, "survey_admin.reminder", params, ectx.now, announcement=True)
                for rid in residents)
-    ectx.conn.execute(insert(SurveyReminder), [
-        {"survey_id": info.id, "area": area, "sent_by": ectx.resident.id, "sent_at": ectx.now, "recipients": sent}
-        for area in _areas(scope)])
+    ectx.conn.execute(update(SurveyReminder).where(SurveyReminder.survey_id == info.id,
+                                                   SurveyReminder.area.in_(_areas(scope))).values(recipients=sent))
     return [Say("survey_admin.reminded_now", {"count": sent, "skipped": len(residents) - sent})]
 
 

@@ -174,3 +174,29 @@ def test_the_survey_and_its_reminder_outlive_the_staff_member_who_erased_their_d
     with app.engine.connect() as conn:
         assert conn.execute(select(Survey.title, Survey.created_by)).all() == [("Kerja bakti Desember", None)]
         assert conn.execute(select(SurveyReminder.area, SurveyReminder.sent_by)).all() == [("all", None)]
+
+
+def test_of_two_staff_pressing_ingatkan_at_once_only_one_sends(warga, koordinator, app, clock, monkeypatch):  # noqa: F811
+    """The other's check ran before the first reminder was stored (two workers on
+    PostgreSQL); the unique reminder row decides, and the second is told it went."""
+    create_survey(koordinator, questions=[("ya tidak", "Ikut kerja bakti?", None)])
+    remind(koordinator)
+    koordinator.says("ya").hears("Pengingat sudah dikirim")
+    from bot import survey_admin
+    from bot.features import EffectContext
+    from bot.residents import load_info
+    from flows.survey_admin import RemindSurvey
+
+    real, calls = survey_admin.reminder_for, []
+
+    def not_yet_the_first_time(*args):
+        calls.append(args)
+        return None if len(calls) == 1 else real(*args)
+
+    monkeypatch.setattr(survey_admin, "reminder_for", not_yet_the_first_time)
+    with app.engine.begin() as conn:
+        ani = load_info(conn, "whatsapp", ANI)[0]
+        [said] = survey_admin.remind(EffectContext(conn, ani, clock.now(), app.core.notifier, app.settings),
+                                     RemindSurvey(1))
+    assert said.key == "survey_admin.remind_once" and len(calls) == 2
+    assert len(outbox(app, "Pengingat: survei")) == 3
