@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from bot.messages import SHARE_PHONE
 from flows.base import KampungInfo, Option
 
 LANGUAGES = ("id", "en", "jv")
@@ -33,3 +34,12 @@ def valid_name(text: str) -> str | None:
     if 2 <= len(name) <= 60 and len(_LETTER.findall(name)) >= 2:
         return name
     return None
+
+
+SHARE = Option(SHARE_PHONE, "choice.share_phone")
+
+
+def share_phone(resident) -> tuple[Option, ...]:
+    """The share-my-number button, where the channel has no phone number (Telegram) and
+    the resident has none yet (bot.residents.link_phone joins the accounts)."""
+    return (SHARE,) if "telegram" in resident.channels and not resident.phone else ()

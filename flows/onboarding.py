@@ -21,18 +21,11 @@ from flows.base import (
     Say,
     UpdateProfile,
 )
-from bot.messages import SHARE_PHONE
-from flows.choices import language_options, paguyuban_options, rt_options, valid_name
+from flows.choices import SHARE, language_options, paguyuban_options, rt_options, share_phone, valid_name
 
 CONSENT_OPTIONS = (Option("agree", "choice.agree"), Option("decline", "choice.decline"))
 # Not everyone knows their RT number; nobody should be stuck here for it.
 RT_UNKNOWN = Option("rt_unknown", "choice.rt_unknown")
-SHARE = Option(SHARE_PHONE, "choice.share_phone")
-
-
-def _consent_options(ctx: FlowContext, options: tuple[Option, ...]) -> tuple[Option, ...]:
-    """With the share-my-number button where the channel has no phone number (Telegram)."""
-    return options + (SHARE,) if "telegram" in ctx.resident.channels and not ctx.resident.phone else options
 
 
 class OnboardingFlow(Flow):
@@ -44,9 +37,9 @@ class OnboardingFlow(Flow):
 
     def prompt(self, step: str, ctx: FlowContext) -> Prompt:
         if step == "consent":
-            return Prompt("onboarding.consent", options=_consent_options(ctx, CONSENT_OPTIONS))
+            return Prompt("onboarding.consent", options=CONSENT_OPTIONS + share_phone(ctx.resident))
         if step == "declined":
-            return Prompt("onboarding.declined", options=_consent_options(ctx, CONSENT_OPTIONS[:1]))
+            return Prompt("onboarding.declined", options=CONSENT_OPTIONS[:1] + share_phone(ctx.resident))
         if step == "name":
             suggested = ctx.data.get("profile_name")
             options = (Option("use_profile", "choice.use_profile_name", params={"name": suggested}),) if suggested else ()

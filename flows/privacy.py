@@ -3,11 +3,12 @@ correct it ("ubah data", "bahasa"), and erase it ("hapus data saya").
 
     show --ubah--> edit --> edit_name | edit_rt | edit_paguyuban | language --> help.menu
       |--hapus--> erase_confirm --ya--> (erased, conversation ends)
+      |--bagikan nomor HP (Telegram)--> (the contact joins this account to its phone number) show
 """
 from __future__ import annotations
 
 from flows.base import Answer, EraseMe, Flow, FlowContext, Option, Outcome, Prompt, Say, UpdateProfile
-from flows.choices import language_options, paguyuban_options, rt_options, valid_name
+from flows.choices import SHARE, language_options, paguyuban_options, rt_options, share_phone, valid_name
 
 COMMAND_STEPS = {"mydata": "show", "edit": "edit", "erase": "erase_confirm", "language": "language"}
 EDIT_FIELDS = ("edit_name", "edit_rt", "edit_paguyuban", "language")
@@ -33,7 +34,8 @@ class PrivacyFlow(Flow):
                 "channels": ", ".join(r.channels),
                 "announcements": Say("privacy.announcements_off" if r.opted_out else "privacy.announcements_on"),
             }
-            options = (Option("edit", "choice.edit_data"), Option("erase", "choice.erase_data"), Option("menu", "choice.menu"))
+            options = (Option("edit", "choice.edit_data"), Option("erase", "choice.erase_data"), *share_phone(r),
+                       Option("menu", "choice.menu"))
             return Prompt("privacy.show", params, options=options)
         if step == "edit":
             return Prompt("privacy.edit", options=tuple(Option(f, f"privacy.field.{f}") for f in EDIT_FIELDS))
@@ -54,6 +56,8 @@ class PrivacyFlow(Flow):
         if step == "show":
             if choice == "menu":
                 return Outcome(switch="help")
+            if choice == SHARE.id:  # typed, or a channel without the button
+                return Outcome([Say("onboarding.share_phone_how")])
             return Outcome(goto="edit" if choice == "edit" else "erase_confirm")
         if step == "edit":
             return Outcome(goto=choice)

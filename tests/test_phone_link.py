@@ -89,3 +89,12 @@ def test_sharing_mid_flow_asks_the_same_question_again(kampung, app):
     siti.onboard(name="Siti")
     siti.says("lapor").at("report", "category")
     shares(app, "555", "+6281234567009").hears("sudah dicatat").at("report", "category")
+
+
+def test_a_telegram_resident_can_share_their_number_later_from_data_saya(kampung, app):
+    siti = kampung.resident("telegram:555")
+    siti.onboard(name="Siti")
+    siti.says("data saya").offers("📱 Bagikan nomor HP saya").at("privacy", "show")
+    siti.says("bagikan nomor").hears("Tekan tombol").at("privacy", "show")
+    shares(app, "555", "+6281234567009").hears("sudah dicatat", "+6281234567009").at("privacy", "show")
+    assert "📱 Bagikan nomor HP saya" not in siti.says("data saya").choices
