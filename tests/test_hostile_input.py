@@ -15,7 +15,8 @@ from db.models import Conversation, Identity, Outbox, Resident
 
 TABLES = {"residents", "identities", "conversations", "inbox", "outbox", "kampung", "rts", "paguyuban"}
 # Words that appear in the bot's Indonesian replies (apologies, prompts, the menu).
-INDONESIAN = ("Maaf", "Anda", "kami", "Balas", "Siapa", "Menu", "Terima kasih", "pilih", "Pilih")
+INDONESIAN = ("Maaf", "Anda", "kami", "Balas", "Siapa", "Menu", "Terima kasih", "pilih", "Pilih", "Tulis", "untuk",
+              "siapa", "Kapan", "berapa")
 TWILIO_BODY_LIMIT = 1600
 
 SQL_DROP = "'; DROP TABLE residents; --"
@@ -177,3 +178,43 @@ def test_sql_fragments_are_stored_verbatim_and_harmless(app):
     assert stored(app, first)[0].name == SQL_DROP
     assert stored(app, second)[0].name == SQL_DELETE
     assert_database_intact(app)
+
+
+# Staff tools: the steps where a koordinator types free text.
+STAFF_STEPS = {
+    "broadcast_text": ("kirim pengumuman",),
+    "broadcast_time": ("kirim pengumuman", "Kerja bakti Minggu pagi", "semua warga", "nanti"),
+    "survey_title": ("kelola survei", "buat survei baru"),
+    "survey_options": ("kelola survei", "buat survei baru", "Jadwal kerja bakti", "lewati", "pilih satu",
+                       "Kapan yang cocok?"),
+    "event_time": ("kelola acara", "buat acara baru", "rembuk warga", "1"),
+    "event_place": ("kelola acara", "buat acara baru", "rembuk warga", "1", "Sabtu jam 8 malam"),
+}
+
+
+@pytest.fixture(scope="module")
+def koordinator(app) -> str:
+    from bot.roles_admin import grant_role
+
+    address = onboard_until_menu(app)
+    with app.sessions.begin() as session:
+        grant_role(session, address, "koordinator", None)
+    return address
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+@pytest.mark.parametrize("where", STAFF_STEPS)
+def test_hostile_text_in_staff_tools(app, koordinator, where, case):
+    for text in STAFF_STEPS[where]:
+        before = send(app, koordinator, text)
+    flow, step = before[-1]["flow"], before[-1]["step"]
+
+    replies = send(app, koordinator, HOSTILE[case])
+
+    assert_polite(replies)
+    assert_database_intact(app)
+    assert replies[-1]["flow"] == flow  # still in the tool, at this step or the next
+    assert step
+    follow_up = send(app, koordinator, "batal")
+    assert_polite(follow_up)
+    assert (follow_up[-1]["flow"], follow_up[-1]["step"]) == ("help", "menu")
