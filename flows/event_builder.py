@@ -195,6 +195,16 @@ def _next(ctx: FlowContext, step: str) -> Outcome:
     return Outcome(goto=following)
 
 
+# Steps that take a line of text: the draft field, its length limit, the option that
+# leaves it empty (None: it cannot be), and whether a short typed word may mean that
+# option ("lewati" for the agenda; a typed title is a title, only the button leaves it).
+TEXT_STEPS = {
+    "new_title": ("title", TITLE_LIMIT, TITLE_DEFAULT, False),
+    "new_place": ("place", PLACE_LIMIT, None, False),
+    "new_agenda": ("agenda", AGENDA_LIMIT, SKIP.id, True),
+}
+
+
 def answer(step: str, ctx: FlowContext, answer: Answer) -> Outcome:
     draft = ctx.data.setdefault("draft", {})
     choice = answer.choice_id or ""
@@ -208,14 +218,15 @@ def answer(step: str, ctx: FlowContext, answer: Answer) -> Outcome:
         if ctx.data.get("returning") and kind == "kur" and "checklist_asked" not in draft:
             return Outcome(goto="new_checklist")
         return _next(ctx, step)
-    if step == "new_title":
-        if choice == TITLE_DEFAULT and _pressed(answer):
-            draft["title"] = ""
+    if step in TEXT_STEPS:
+        field_name, limit, empty, typed_ok = TEXT_STEPS[step]
+        if choice == empty and (_pressed(answer) or (typed_ok and len(answer.text.split()) <= 2)):
+            draft[field_name] = ""  # the kind's name as title; the agenda later
             return _next(ctx, step)
-        title = read_text(answer, TITLE_LIMIT)
-        if title is None:
+        text = read_text(answer, limit)
+        if text is None:
             return Outcome([Say("event_admin.text_too_short")])
-        draft["title"] = title
+        draft[field_name] = text
         return _next(ctx, step)
     if step in ("new_time", "new_hour"):
         hour = step == "new_hour"
@@ -230,21 +241,6 @@ def answer(step: str, ctx: FlowContext, answer: Answer) -> Outcome:
         draft.pop("day", None)
         draft.pop("day_text", None)
         return _next(ctx, "new_time")
-    if step == "new_place":
-        place = read_text(answer, PLACE_LIMIT)
-        if place is None:
-            return Outcome([Say("event_admin.text_too_short")])
-        draft["place"] = place
-        return _next(ctx, step)
-    if step == "new_agenda":
-        if choice == SKIP.id and (_pressed(answer) or len(answer.text.split()) <= 2):
-            draft["agenda"] = ""
-            return _next(ctx, step)
-        agenda = read_text(answer, AGENDA_LIMIT)
-        if agenda is None:
-            return Outcome([Say("event_admin.text_too_short")])
-        draft["agenda"] = agenda
-        return _next(ctx, step)
     if step == "new_audience":
         audience = audience_of(choice, ctx)
         if audience is None:
