@@ -151,7 +151,7 @@ def draft_card(draft: dict) -> dict:
 def prompt(step: str, ctx: FlowContext) -> Prompt:
     draft = ctx.data.setdefault("draft", {})
     if step == "new_kind":
-        return Prompt("event_admin.ask_kind", options=KIND_OPTIONS)
+        return Prompt("event_admin.ask_kind", options=KIND_OPTIONS, free_text=True)
     if step == "new_title":
         kind = draft.get("kind") or "lainnya"
         return Prompt("event_admin.ask_title", {"kind": Say(f"events.kind.{kind}")},
@@ -210,6 +210,11 @@ def answer(step: str, ctx: FlowContext, answer: Answer) -> Outcome:
     choice = answer.choice_id or ""
     if step == "new_kind":
         kind = choice.removeprefix("evkind_")
+        title = read_text(answer, TITLE_LIMIT)
+        if kind not in KINDS and not ctx.data.get("returning") and title and len(_LETTER.findall(title)) >= 4:
+            # "arisan PKK": not a kind on the list, so an event of another kind with that title
+            draft["kind"], draft["title"], draft["checklist"] = "lainnya", title, False
+            return Outcome([Say("event_admin.kind_as_title", {"title": title})], goto="new_time")
         if kind not in KINDS:
             return Outcome([Say("event_admin.pick_unclear")])
         draft["kind"] = kind

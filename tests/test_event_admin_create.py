@@ -296,3 +296,15 @@ def test_invitations_written_in_quiet_hours_wait_until_morning(app, koordinator,
         rows = session.scalars(select(Outbox).where(Outbox.payload["text"].as_string().contains(INVITATION))).all()
         assert len(rows) == 2
         assert {row.not_before for row in rows} == {datetime(2026, 11, 22, 23, 0, tzinfo=timezone.utc)}
+
+
+def test_a_kind_not_on_the_list_becomes_the_title_of_another_kind(app, koordinator):
+    koordinator.says("buat acara")
+    koordinator.says("ok").hears("Balas dengan nomor").at("event_admin", "new_kind")
+    koordinator.says("arisan PKK").hears("acara *arisan PKK* (jenis: Lainnya)").at("event_admin", "new_time")
+    koordinator.says("Sabtu jam 8 malam")
+    koordinator.says("Rumah Bu Wati")
+    koordinator.says("lewati")
+    koordinator.says("Semua warga").hears("*arisan PKK* (Lainnya)").at("event_admin", "new_preview")
+    koordinator.says("simpan").hears("tersimpan")
+    assert [(e.kind, e.title) for e in events(app)] == [("lainnya", "arisan PKK")]
