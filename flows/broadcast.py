@@ -129,6 +129,12 @@ def _text_of(answer: Answer) -> str:
     return "\n".join(" ".join(line.split()) for line in answer.text.strip().splitlines()).strip()[:TEXT_LIMIT]
 
 
+def _rt_options(rts) -> tuple[Option, ...]:
+    """One option per RT; "4", "04" and "rt 4" all name RT 04."""
+    return tuple(Option(f"{RT_PREFIX}{rt}", "broadcast.choice.rt", params={"rt": rt},
+                        aliases=(f"rt {rt}", rt, f"rt {rt.lstrip('0')}")) for rt in rts)
+
+
 class BroadcastFlow(Flow):
     id = "broadcast"
     first_step = "text"
@@ -156,9 +162,7 @@ class BroadcastFlow(Flow):
                 return Prompt("broadcast.no_audience", options=(MENU,))
             return Prompt("broadcast.ask_audience", options=options, accepts_media=True)
         if step == "pick_rt":
-            options = tuple(Option(f"{RT_PREFIX}{rt}", "broadcast.choice.rt", params={"rt": rt}, aliases=(f"rt {rt}",))
-                            for rt in ctx.kampung.rts)
-            return Prompt("broadcast.ask_rt", options=options, accepts_media=True)
+            return Prompt("broadcast.ask_rt", options=_rt_options(ctx.kampung.rts), accepts_media=True)
         if step == "pick_group":
             options = tuple(Option(f"{GROUP_PREFIX}{i}", label=name) for i, name in enumerate(ctx.kampung.paguyuban))
             return Prompt("broadcast.ask_group", options=options, accepts_media=True)
@@ -197,8 +201,7 @@ class BroadcastFlow(Flow):
         scope = scope_of(ctx.resident)
         if scope.everything:
             return (AUD_ALL, AUD_RT) + ((AUD_GROUP,) if ctx.kampung.paguyuban else ())
-        return tuple(Option(f"{RT_PREFIX}{rt}", "broadcast.choice.rt", params={"rt": rt}, aliases=(f"rt {rt}",))
-                     for rt in sorted(scope.rts))
+        return _rt_options(sorted(scope.rts))
 
     @staticmethod
     def _quiet(ctx: FlowContext) -> Prompt:
@@ -279,6 +282,9 @@ class BroadcastFlow(Flow):
         if choice == AUD_ALL.id:
             return self._set_audience(ctx, "all")
         if choice == AUD_RT.id:
+            named = ctx.pick(answer.text, _rt_options(ctx.kampung.rts)) if any(c.isdigit() for c in answer.text) else None
+            if named:  # "rt 4": that RT at once
+                return self._answer_pick_rt(ctx, Answer(text=answer.text, choice_id=named))
             return Outcome(goto="pick_rt")
         if choice == AUD_GROUP.id:
             return Outcome(goto="pick_group")

@@ -404,3 +404,11 @@ def test_a_day_alone_asks_just_the_hour(app, warga, koordinator):
     koordinator.says("nanti").at("broadcast", "at")
     koordinator.says("besok").hears("Jam berapa?", "Tulis jamnya saja").at("broadcast", "at")
     koordinator.says("jam 9 pagi").hears("Dikirim: Senin, 23 November 2026 pukul 09.00 WIB").at("broadcast", "preview")
+
+
+def test_naming_the_rt_at_the_audience_step_picks_it_at_once(app, warga, koordinator):
+    start(koordinator)
+    koordinator.says("warga rt 4").at("broadcast", "when")
+    koordinator.says("sekarang").hears("RT 04").at("broadcast", "preview")
+    start(koordinator)
+    koordinator.says("per RT").at("broadcast", "pick_rt")
