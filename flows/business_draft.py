@@ -17,6 +17,7 @@ import phonenumbers
 
 from bot.phones import normalize_phone
 from flows.base import Say
+from flows.choices import letters
 
 CATEGORIES = (
     "biz_cat_food", "biz_cat_grocery", "biz_cat_home_industry", "biz_cat_service",
@@ -30,7 +31,6 @@ NIB_STATES = ("none", "old", "unsure", "rba")
 GAPS = ("nib", "nib_rba", "pirt", "halal", "haki")
 DRAFT_KEYS = ("name", "owner", "category", "products", "order", "photo", "rt", "nib", "pirt", "halal", "haki", "listed")
 
-_LETTER = re.compile(r"[^\W\d_]")
 _DIGITS = re.compile(r"\d")
 _PHONE_LIKE = re.compile(r"\+?\d[\d\s\-./()]{6,}\d")
 
@@ -71,7 +71,7 @@ def guidance(draft: dict[str, Any]) -> list[Say]:
 def valid_products(text: str) -> str | None:
     """What is sold: 2-300 characters with at least two letters."""
     products = " ".join(text.split())
-    if 2 <= len(products) <= 300 and len(_LETTER.findall(products)) >= 2:
+    if 2 <= len(products) <= 300 and letters(products) >= 2:
         return products
     return None
 
@@ -80,7 +80,7 @@ def parse_contact(text: str) -> str | None:
     """How to order: a phone number (stored E.164) or a few words ("datang ke rumah,
     gang 3"). Digits that make no valid number are refused, so a typo is caught."""
     text = " ".join(text.split())
-    if 3 <= len(text) <= 160 and len(_LETTER.findall(text)) >= 3:
+    if 3 <= len(text) <= 160 and letters(text) >= 3:
         return text
     number = _PHONE_LIKE.search(text)  # "WA 0812 3456 7001": the number is what counts
     try:

@@ -10,6 +10,11 @@ LANGUAGES = ("id", "en", "jv")
 _LETTER = re.compile(r"[^\W\d_]")
 
 
+def letters(text: str) -> int:
+    """How many letters (any script) a text has: what tells words from digits and emoji."""
+    return len(_LETTER.findall(text))
+
+
 def rt_options(kampung: KampungInfo) -> tuple[Option, ...]:
     """One option per RT; '4', '04', 'rt 4' all name RT 04."""
     return tuple(
@@ -31,7 +36,7 @@ def language_options() -> tuple[Option, ...]:
 def valid_name(text: str) -> str | None:
     """A person's name: 2-60 characters with at least two letters."""
     name = " ".join(text.split())
-    if 2 <= len(name) <= 60 and len(_LETTER.findall(name)) >= 2:
+    if 2 <= len(name) <= 60 and letters(name) >= 2:
         return name
     return None
 

@@ -17,11 +17,11 @@ without a time asks for the hour and reads it on that day.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from flows.base import Answer, FlowContext, Option, Outcome, Prompt, Say, When
+from flows.choices import letters
 from flows.events import KIND_OPTIONS, KINDS
 from flows.scope import scope_of
 from handlers.natural_time import IMPOSSIBLE, NEED_TIME, PAST, parse_when
@@ -41,7 +41,6 @@ CREATE_FIELDS = ("kind", "title", "time", "place", "agenda", "audience", "checkl
 FIELD_STEP = {"kind": "new_kind", "title": "new_title", "time": "new_time", "place": "new_place",
               "agenda": "new_agenda", "audience": "new_audience", "checklist": "new_checklist"}
 TITLE_LIMIT, PLACE_LIMIT, AGENDA_LIMIT = 120, 120, 600
-_LETTER = re.compile(r"[^\W\d_]")
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ def audience_of(choice: str, ctx: FlowContext) -> str | None:
 def read_text(answer: Answer, limit: int) -> str | None:
     """A typed title/place/agenda: one line of at least two letters, or None."""
     text = " ".join(answer.text.split())[:limit]
-    return text if len(_LETTER.findall(text)) >= 2 else None
+    return text if letters(text) >= 2 else None
 
 
 def read_time(ctx: FlowContext, text: str, day: str | None = None,
@@ -211,7 +210,7 @@ def answer(step: str, ctx: FlowContext, answer: Answer) -> Outcome:
     if step == "new_kind":
         kind = choice.removeprefix("evkind_")
         title = read_text(answer, TITLE_LIMIT)
-        if kind not in KINDS and not ctx.data.get("returning") and title and len(_LETTER.findall(title)) >= 4:
+        if kind not in KINDS and not ctx.data.get("returning") and title and letters(title) >= 4:
             # "arisan PKK": not a kind on the list, so an event of another kind with that title
             draft["kind"], draft["title"], draft["checklist"] = "lainnya", title, False
             return Outcome([Say("event_admin.kind_as_title", {"title": title})], goto="new_time")

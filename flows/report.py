@@ -22,13 +22,12 @@ before a new one is written.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from bot.messages import Media
 from flows.base import Answer, Flow, FlowContext, Option, Outcome, Prompt, Say
-from flows.choices import rt_options
+from flows.choices import letters, rt_options
 
 CATEGORIES = ("road", "drain", "trash", "light", "flood", "hazard", "facility", "other")
 CATEGORY_OPTIONS = tuple(Option(f"rpt_{code}", f"report.category.{code}") for code in CATEGORIES)
@@ -45,7 +44,6 @@ DESCRIPTION_LIMIT = 1000
 LANDMARK_LIMIT = 200
 # Typed words beyond a category's name ("lampu mati" is just the name) describe the problem.
 DESCRIBING_WORDS = 3
-_LETTER = re.compile(r"[^\W\d_]")
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,7 @@ def category_say(code: str) -> Say:
 def _text(raw: str, limit: int, min_letters: int = 3) -> str | None:
     """What a resident wrote, tidied; None when it has too few letters to mean anything."""
     text = " ".join(raw.split())[:limit]
-    return text if len(_LETTER.findall(text)) >= min_letters else None
+    return text if letters(text) >= min_letters else None
 
 
 def _chain(key: str, items: list[dict[str, Any]]) -> Say | str:

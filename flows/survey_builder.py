@@ -24,8 +24,9 @@ from typing import Any
 
 from flows import survey_questions as questions
 from flows.base import Answer, FlowContext, Option, Outcome, Prompt, Say, When
+from flows.choices import letters
 from flows.scope import scope_of
-from flows.survey_questions import SKIP, letters, question_says, said, short
+from flows.survey_questions import SKIP, question_says, said, short
 from handlers.natural_time import IMPOSSIBLE, NEED_TIME, PAST, parse_when
 from handlers.recurrence import quiet_until
 from handlers.understanding import clean

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flows.base import Answer, FlowContext, Option, Outcome, Prompt, Say
+from flows.choices import letters
 from flows.survey import QUESTION_TYPES, parse_amount
 from handlers.understanding import normalize
 
@@ -32,17 +33,12 @@ DONE = Option("sva_done", "survey_admin.choice.done")
 SKIP = Option("sva_skip", "survey_admin.choice.skip")
 STEPS = ("new_qtype", "new_qtext", "new_qoptions", "new_qscale", "new_qnumber")
 
-_LETTER = re.compile(r"[^\W\d_]")
 _BULLET = re.compile(r"^\s*(?:[-*•·]+|\d{1,2}[.)]|[a-zA-Z][.)])\s+")
 _NUMBERED = re.compile(r"\s(?:\d{1,2}|[a-zA-Z])[.)]\s+")
 _DASHED = re.compile(r"\s[-*•·]\s+")
 _RANGE = re.compile(r"\s*(?:-|–|—|\bsampai\b|\bsampe\b|\bs/d\b|\bsd\b|\bhingga\b|\bto\b|\bnganti\b|\btekan\b)\s*")
 _MAX_WORDS = re.compile(r"\b(?:max|maks|maksimal|maksimum|paling banyak|paling besar|paling gede|sak akeh)")
 _MIN_WORDS = re.compile(r"\b(?:min|minimal|minimum|paling sedikit|paling kecil|sak thithik|dari)\b")
-
-
-def letters(text: str) -> int:
-    return len(_LETTER.findall(text))
 
 
 def said(ctx: FlowContext, answer: Answer, option: Option) -> bool:

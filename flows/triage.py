@@ -15,12 +15,12 @@ report another staff member closed in the meantime is said to be gone, not acted
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from bot.reports import NEXT_STATUS, parse_ticket
 from flows.base import Answer, Flow, FlowContext, Option, Outcome, Prompt, Say, When
+from flows.choices import letters
 from flows.report import category_say
 from flows.scope import STAFF_ROLES
 
@@ -36,7 +36,6 @@ EXPORT = Option("trg_export", "triage.choice.export")
 FORMAT_PREFIX = "trg_fmt_"
 FORMAT_OPTIONS = tuple(Option(f"{FORMAT_PREFIX}{fmt}", f"triage.choice.fmt_{fmt}") for fmt in ("xlsx", "csv", "open311"))
 NOTE_LIMIT = 300
-_LETTER = re.compile(r"[^\W\d_]")
 
 
 @dataclass(frozen=True)
@@ -200,7 +199,7 @@ class TriageFlow(Flow):
         note = " ".join(answer.text.split())[:NOTE_LIMIT]
         if status == "rejected" and ctx.pick(note, (NO_NOTE,)):
             return Outcome([Say("triage.reason_required")])
-        if len(_LETTER.findall(note)) < 2:
+        if letters(note) < 2:
             return Outcome([Say("triage.note_invalid")])
         return Outcome(goto="list", effects=[ChangeReportStatus(report_id, status, note)])
 
