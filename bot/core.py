@@ -21,7 +21,7 @@ from bot.notify import Notifier
 from bot.render import Renderer
 from bot.settings import Settings
 from bot.residents import ResidentPort, create_identity, erase_resident, link_phone, load_info, load_kampung
-from db.models import Conversation, Inbox, Outbox
+from db.models import Conversation, Identity, Inbox, Outbox
 from flows.base import KampungInfo, Say
 from handlers.router import ConvState, Router
 
@@ -42,6 +42,17 @@ _UPDATE_CONVERSATION = (
             data=bindparam("data"), updated_at=bindparam("updated_at"))
 )
 _INSERT_OUTBOX = insert(Outbox)
+_OPEN_WINDOW = (
+    update(Identity)
+    .where(Identity.channel == bindparam("b_channel"), Identity.address == bindparam("b_address"))
+    .values(last_inbound_at=bindparam("now"), unreachable=None, unreachable_at=None)
+)
+_RELEASE_HELD = (
+    update(Outbox)
+    .where(Outbox.channel == bindparam("b_channel"), Outbox.address == bindparam("b_address"),
+           Outbox.status == "held")
+    .values(status="pending", not_before=bindparam("now"), priority=0)
+)
 _INSERT_INBOX = insert(Inbox)
 
 
@@ -132,7 +143,17 @@ class Core:
         if found is None:
             create_identity(conn, msg.channel, msg.address, now, self.default_language)
             found = load_info(conn, msg.channel, msg.address)
+        self._opened_window(conn, msg, now)
         return self._turn(conn, msg, found, now, notice)
+
+    @staticmethod
+    def _opened_window(conn: Connection, msg: IncomingMessage, now: datetime) -> None:
+        """A message from a person opens WhatsApp's 24-hour window on their channel:
+        record when, and release what was held for them until they wrote (it goes
+        before the reply, in the order it was written)."""
+        where = {"b_channel": msg.channel, "b_address": msg.address, "now": now}
+        conn.execute(_OPEN_WINDOW, where)
+        conn.execute(_RELEASE_HELD, where)
 
     def _process_group(self, conn: Connection, msg: IncomingMessage, now: datetime) -> list[OutgoingMessage]:
         """A group chat: the bot answers only commands and buttons, acting for the person

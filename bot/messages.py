@@ -89,7 +89,13 @@ class Choice:
 @dataclass
 class OutgoingMessage:
     """One message to send. ``choices`` are rendered natively by each channel;
-    ``flow``/``step`` say where the recipient's conversation stands after it."""
+    ``flow``/``step`` say where the recipient's conversation stands after it.
+
+    ``kind`` names the WhatsApp template kind of a message the bot starts itself
+    (announcement, event_reminder, …; see bot.templates); None for a chat reply.
+    The dispatcher sets the rest before a send, none of it stored: ``outbox_id`` (for
+    the delivery-receipt callback), and ``content_sid``/``content_variables`` when the
+    message goes as an approved WhatsApp template."""
 
     channel: str
     address: str
@@ -99,6 +105,10 @@ class OutgoingMessage:
     document_path: str | None = None
     flow: str | None = None
     step: str | None = None
+    kind: str | None = None
+    outbox_id: int | None = None
+    content_sid: str | None = None
+    content_variables: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         # Hand-written: dataclasses.asdict deep-copies and is slow on the per-message path.
@@ -106,6 +116,7 @@ class OutgoingMessage:
             "channel": self.channel, "address": self.address, "text": self.text,
             "choices": [{"id": c.id, "label": c.label} for c in self.choices],
             "media_url": self.media_url, "document_path": self.document_path, "flow": self.flow, "step": self.step,
+            "kind": self.kind,
         }
 
     @classmethod

@@ -14,11 +14,15 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
 
 from bot.render import Renderer
+from bot.templates import kind_for_key
 from db.models import Conversation, Identity, Outbox, Resident
 from flows.base import Option
 from handlers.recurrence import quiet_until
 
 CHANNEL_PREFERENCE = ("whatsapp", "telegram", "sms", "console")
+# Outbox priorities: a chat reply (written by the core) goes before a notice about the
+# resident's own business, which goes before bulk (announcements, reminders).
+REPLY, NOTICE, BULK = 0, 1, 2
 
 _RECIPIENT = (
     select(Resident.language, Resident.opted_out, Conversation.flow, Conversation.step)
@@ -65,9 +69,10 @@ class Notifier:
         out = self.renderer.message(channel, identities[channel], row.language, key, params, options,
                                     flow=row.flow, step=row.step, media_url=(media or {}).get(channel),
                                     document=document)
+        out.kind = kind_for_key(key)
         return conn.execute(insert(Outbox).values(
             resident_id=resident_id, channel=channel, address=out.address, payload=out.to_dict(),
-            status="pending", attempts=0, created_at=now,
+            status="pending", attempts=0, created_at=now, priority=BULK if announcement else NOTICE,
             not_before=(announcement and not even_in_quiet_hours and self.quiet_until(now)) or now,
         )).inserted_primary_key[0]
 
@@ -78,8 +83,9 @@ class Notifier:
         its chat id); no resident behind it. Returns the outbox row's id."""
         out = self.renderer.message(channel, address, language or self.group_language, key, params,
                                     media_url=media_url, document=document)
+        out.kind = kind_for_key(key)
         return conn.execute(insert(Outbox).values(
             resident_id=None, channel=channel, address=out.address, payload=out.to_dict(),
-            status="pending", attempts=0, created_at=now,
+            status="pending", attempts=0, created_at=now, priority=BULK,
             not_before=(not even_in_quiet_hours and self.quiet_until(now)) or now,
         )).inserted_primary_key[0]

@@ -79,6 +79,11 @@ class Identity(Base):
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(64))
+    # The resident's last message on this channel: WhatsApp's 24-hour window starts here.
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why the platform refuses to deliver here (bot.delivery.Failure value), None if it does.
+    unreachable: Mapped[str | None] = mapped_column(String(24))
+    unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     resident: Mapped[Resident] = relationship(back_populates="identities")
 
@@ -124,12 +129,19 @@ class Inbox(Base):
     payload: Mapped[dict] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Failed processing attempts; after a few the row becomes a dead letter.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (Index("ix_inbox_pending", "processed_at", "id"),)
 
 
 class Outbox(Base):
-    """Messages to send, written in the same transaction as the state change behind them."""
+    """Messages to send, written in the same transaction as the state change behind them.
+
+    `status` is the dispatcher's: pending, sending, sent, held (a WhatsApp message
+    waiting for the resident to open the 24-hour window), failed, uncertain.
+    `delivery` is the platform's: queued, sent, delivered, read, failed, undelivered.
+    `priority`: 0 a chat reply, 1 a notice about the resident's own business, 2 bulk."""
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -145,8 +157,18 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     provider_id: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    delivery: Mapped[str | None] = mapped_column(String(12))
+    delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The platform's error code (Twilio 63016, Telegram 403) and what it means (bot.delivery.Failure).
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    failure: Mapped[str | None] = mapped_column(String(24))
 
-    __table_args__ = (Index("ix_outbox_status", "status", "not_before", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_status", "status", "not_before", "id"),
+        Index("ix_outbox_provider", "provider_id"),
+        Index("ix_outbox_recipient", "channel", "address", "status"),
+    )
 
 
 class KeyValue(Base):
