@@ -6,12 +6,16 @@ Who reaches whom: the koordinator, ketua RW and admin any audience; an RT head o
 their own RT(s). The flow offers only those, and the effect handlers check again.
 
 Sending a run: every consented resident of the audience gets one message on their
-preferred channel, in their own language, through the notifier: the coordinator's words
-wrapped in the catalogue's "📢 Pengumuman dari {sender}" template. Residents who said
-STOP are counted as skipped, never messaged. A paguyuban's linked Telegram groups get
-one post each. Every message is a delivery row pointing at its outbox row, so the
-summary counts sent/failed from the outbox's own status. "Sekarang" is sent in the
-transaction of the confirmation itself; scheduled runs by the due task.
+preferred channel, in their own language, through the notifier (a resident imported
+with a phone number and no chat account on the installation's phone channels): the
+coordinator's words wrapped in the catalogue's "📢 Pengumuman dari {sender}" template.
+Residents who said STOP are counted as skipped, never messaged; those the notifier
+cannot reach are counted with the reason. The preview counts with the notifier's own
+rule (bot.notify.reach), so its numbers are what is then sent. A paguyuban's linked
+Telegram groups get one post each. Every message is a delivery row pointing at its
+outbox row (none: not reachable), so the summary counts from the outbox's own status
+and delivery receipts. "Sekarang" is sent in the transaction of the confirmation
+itself; scheduled runs by the due task.
 
 Due task and downtime (setting REMINDER_GRACE_MINUTES, default 60):
 - a broadcast is claimed by an UPDATE that checks its status and `next_run_at` in the
@@ -26,10 +30,15 @@ Due task and downtime (setting REMINDER_GRACE_MINUTES, default 60):
   the sender told), and `next_run_at` moves to the first run after now: never a burst.
   Runs are computed on the kampung's wall clock (Asia/Jakarta has no DST).
 
-Delivery summary: once every outbox row of a run is final (sent, failed, uncertain), or
-SUMMARY_WAIT after the run started, the sender gets "Terkirim 40, gagal 1, dilewati
-(STOP) 3" (messages still waiting are named as such). A resident with no channel to
-reach counts as failed.
+Delivery summary: once every outbox row of a run is final, or SUMMARY_WAIT after the run
+started, the sender gets delivered (and read), failed with plain reasons ("nomor tidak
+aktif di WhatsApp", "memblokir bot"), not reachable (never queued) and skipped (STOP).
+Final: delivered or read, failed (by the dispatcher or a receipt), uncertain (in flight
+at a crash), and sent on a channel that gives no receipts. Not final until SUMMARY_WAIT:
+still queued, `held` (a WhatsApp message waiting for the resident to open the 24-hour
+window) and sent on Twilio with no receipt yet (delivery queued/sent); the summary then
+names those as "masih dalam antrean", "menunggu warga membalas" and "terkirim, belum
+ada kabar". `kampung broadcasts show N` lists each recipient's status.
 
 Photos: the reference the sender's channel gave (a Twilio media URL, "telegram-file:<id>")
 is stored with the broadcast and fetched by the worker into DATA_DIR/broadcasts
@@ -43,21 +52,25 @@ task a moment later, not in the confirmation's transaction.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from bot.events import in_audience
 from bot.features import EffectContext, Feature, TaskContext
 from bot.groups import group_chats_for
-from bot.notify import Notifier
+from bot.notify import Notifier, Reach, reach as reach_of
+from bot.settings import Settings
+from bot.unreached import FAILED_DELIVERY, GAVE_UP, Unreached, unreached_in
 from db.broadcasts import Broadcast, BroadcastDelivery, BroadcastPhoto, BroadcastRun
 from db.models import Outbox, Resident
 from flows.base import ResidentInfo, Say, When
 from flows.broadcast import CancelBroadcast, CreateBroadcast, audience_say, rule_say
 from flows.scope import STAFF_ROLES, Scope, scope_of
+from flows.unreached import channels_say, reasons_say, unreached_say
 from handlers.recurrence import Recurrence, in_quiet, moment_in_quiet, quiet_end_after, rule_out_of_quiet
 from handlers.understanding import clean
 
@@ -65,7 +78,6 @@ log = logging.getLogger(__name__)
 
 SUMMARY_WAIT = timedelta(minutes=30)
 LIST_LIMIT = 9
-FINAL = ("sent", "failed", "uncertain")
 TEXT_LIMIT = 1500
 ROLE_ORDER = ("koordinator", "ketua_rw", "admin", "ketua_rt")
 TELEGRAM_FILE = "telegram-file:"
@@ -75,9 +87,8 @@ GROUP_LANGUAGE = "id"
 
 
 @dataclass(frozen=True)
-class Reach:
-    recipients: int  # consented residents of the audience who did not say STOP
-    stopped: int  # ... who said STOP (skipped)
+class AudienceReach:
+    people: Reach  # the audience's consented residents: per channel, and why not reached
     groups: int  # linked Telegram group chats
 
 
@@ -101,10 +112,11 @@ def _group_chats(conn: Connection, audience: str) -> list[str]:
     return group_chats_for(conn, name) if kind == "paguyuban" else []
 
 
-def reach(conn: Connection, audience: str) -> Reach:
-    members = _members(audience).subquery()
-    counts = dict(conn.execute(select(members.c.opted_out, func.count()).group_by(members.c.opted_out)).all())
-    return Reach(counts.get(False, 0), counts.get(True, 0), len(_group_chats(conn, audience)))
+def reach(conn: Connection, audience: str, phone_channels: tuple[str, ...]) -> AudienceReach:
+    """Who a run to `audience` would reach, residents known only by their phone written
+    to on `phone_channels` (the installation's, Settings.phone_channels)."""
+    ids = [rid for rid, _ in conn.execute(_members(audience))]
+    return AudienceReach(reach_of(conn, ids, phone_channels), len(_group_chats(conn, audience)))
 
 
 def may_address(scope: Scope, audience: str) -> bool:
@@ -125,13 +137,18 @@ def _visible(scope: Scope):
 class BroadcastsView:
     """`ctx.store.broadcasts`: recipient counts and the scheduled announcements in scope."""
 
-    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime):
+    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime, settings: Settings):
         self.conn, self.scope = conn, scope_of(resident)
+        self.phone_channels = settings.phone_channels
 
-    def reach(self, audience: str) -> Reach:
+    def reach(self, audience: str) -> AudienceReach:
         if not may_address(self.scope, audience):
-            return Reach(0, 0, 0)
-        return reach(self.conn, audience)
+            return AudienceReach(Reach(), 0)
+        return reach(self.conn, audience, self.phone_channels)
+
+    def unreached(self, rt: str) -> list[Unreached]:
+        """Residents of RT `rt` the bot cannot reach (see bot.unreached), within scope."""
+        return unreached_in(self.conn, rt, self.phone_channels) if self.scope.covers(rt) else []
 
     def _scheduled(self):
         return (select(Broadcast.id, Broadcast.text, Broadcast.audience, Broadcast.rule, Broadcast.next_run_at)
@@ -185,10 +202,12 @@ def sender_role(resident: ResidentInfo) -> str | None:
 @dataclass(frozen=True)
 class RunResult:
     run_id: int
-    queued: int
-    skipped: int
-    unreachable: int
+    reach: Reach  # the residents queued, per channel, and why the others were not
     groups: int
+
+    @property
+    def queued(self) -> int:
+        return self.reach.reached
 
 
 _BROADCAST = select(Broadcast).where(Broadcast.id == bindparam("bid"))
@@ -204,15 +223,16 @@ def run_broadcast(conn: Connection, notifier: Notifier, broadcast_id: int, due_a
     photo = conn.scalar(select(BroadcastPhoto.path).where(BroadcastPhoto.broadcast_id == b.id,
                                                           BroadcastPhoto.status == "saved"))
     media = {} if photo else media_for(b.media_url)
-    deliveries, skipped, unreachable = [], 0, 0
-    for rid, opted_out in conn.execute(_members(b.audience)).all():
+    deliveries, skipped = [], 0
+    members = conn.execute(_members(b.audience)).all()
+    reached = notifier.reach(conn, [rid for rid, _ in members])
+    for rid, opted_out in members:
         if opted_out:
             skipped += 1
             continue
         # Quiet hours were weighed when it was scheduled or confirmed ("tetap kirim sekarang").
         outbox_id = notifier.queue(conn, rid, "broadcast.message", params, now, announcement=True, media=media,
                                    document=photo, even_in_quiet_hours=True)
-        unreachable += outbox_id is None
         deliveries.append({"run_id": run_id, "resident_id": rid, "chat_id": None, "outbox_id": outbox_id})
     chats = _group_chats(conn, b.audience)
     for chat in chats:
@@ -222,10 +242,10 @@ def run_broadcast(conn: Connection, notifier: Notifier, broadcast_id: int, due_a
     if deliveries:
         conn.execute(insert(BroadcastDelivery), deliveries)
     conn.execute(update(BroadcastRun).where(BroadcastRun.id == run_id).values(skipped=skipped))
-    queued = len(deliveries) - len(chats) - unreachable
-    log.info("broadcast %s run %s: %s queued, %s skipped (STOP), %s unreachable, %s groups",
-             b.id, run_id, queued, skipped, unreachable, len(chats))
-    return RunResult(run_id, queued, skipped, unreachable, len(chats))
+    log.info("broadcast %s run %s: %s queued %s, %s skipped (STOP), unreachable %s, %s groups",
+             b.id, run_id, reached.reached, reached.channels, skipped,
+             {r: n for r, n in reached.unreached.items() if r != "stopped"}, len(chats))
+    return RunResult(run_id, reached, len(chats))
 
 
 class BroadcastError(ValueError):
@@ -328,7 +348,9 @@ def created_say(created: Created, new: NewBroadcast) -> Say:
     if created.run is not None:
         run = created.run
         groups = Say("broadcast.preview_groups", {"count": run.groups}) if run.groups else ""
-        return Say("broadcast.queued", {**params, "count": run.queued, "stopped": run.skipped, "groups": groups})
+        return Say("broadcast.queued", {**params, "count": run.queued, "channels": channels_say(run.reach.channels),
+                                        "stopped": run.reach.stopped, "groups": groups,
+                                        "unreached": unreached_say("broadcast.queued_unreached", run.reach)})
     if new.at is None and new.rule is None:  # now, once its photo is ready
         return Say("broadcast.queued_with_photo", params)
     if new.rule is not None:
@@ -397,40 +419,86 @@ _OPEN_RUNS = (select(BroadcastRun.id, BroadcastRun.broadcast_id, BroadcastRun.st
               .join(Broadcast, Broadcast.id == BroadcastRun.broadcast_id)
               .where(BroadcastRun.summary_at.is_(None)).order_by(BroadcastRun.id))
 _RUN_STATUS = (select(BroadcastDelivery.resident_id, BroadcastDelivery.chat_id, BroadcastDelivery.outbox_id,
-                      Outbox.status)
+                      Outbox.status, Outbox.delivery, Outbox.failure)
                .outerjoin(Outbox, Outbox.id == BroadcastDelivery.outbox_id)
                .where(BroadcastDelivery.run_id == bindparam("run")))
+# Twilio's word before its final receipt: the message is on its way.
+RECEIPT_DUE = ("queued", "sent")
+
+
+def recipient_status(outbox_id: int | None, status: str | None, delivery: str | None) -> str:
+    """One recipient's state, in a word the summary and `broadcasts show` count and say
+    (catalogue delivery.status.*): read, delivered, sent (no receipt yet), held,
+    waiting, uncertain, failed, unreachable (never queued)."""
+    if outbox_id is None:
+        return "unreachable"
+    if status in (None, "pending", "sending"):  # None: the row is gone
+        return "waiting"  # a receipt of an earlier try (a failure sent on by SMS) no longer counts
+    if status in ("held", "uncertain"):
+        return status
+    if status == "failed" or delivery in FAILED_DELIVERY:
+        return "failed"
+    return delivery if delivery in ("read", "delivered") else "sent"
 
 
 @dataclass(frozen=True)
 class Tally:
-    sent: int = 0
-    failed: int = 0
-    waiting: int = 0
+    read: int = 0
+    delivered: int = 0  # delivered, not (yet) read
+    sent: int = 0  # went out, no receipt (yet)
+    held: int = 0  # waiting for the resident to open WhatsApp's window
+    waiting: int = 0  # still queued
     uncertain: int = 0  # mid-send at a crash: may or may not have gone out (see bot.outbox)
+    unreachable: int = 0  # never queued: no address the bot can use
+    failures: dict[str, int] = field(default_factory=dict)  # failed, by reason (Failure value)
+    receipts_due: int = 0  # sent on Twilio, its receipt not in yet
     groups_sent: int = 0
     groups_failed: int = 0
 
     @property
+    def failed(self) -> int:
+        return sum(self.failures.values())
+
+    @property
     def final(self) -> bool:
-        return self.waiting == 0
+        return self.waiting == self.held == self.receipts_due == 0
 
 
 def tally(conn: Connection, run_id: int) -> Tally:
-    counts = {"sent": 0, "failed": 0, "waiting": 0, "uncertain": 0, "groups_sent": 0, "groups_failed": 0}
-    for resident_id, chat_id, outbox_id, status in conn.execute(_RUN_STATUS, {"run": run_id}):
+    counts: Counter[str] = Counter()
+    failures: Counter[str] = Counter()
+    for resident_id, chat_id, outbox_id, status, delivery, failure in conn.execute(_RUN_STATUS, {"run": run_id}):
         if resident_id is None and chat_id is None:
             continue  # the resident erased their data (and their outbox rows) since
-        if outbox_id is None or status == "failed":
-            what = "failed"
-        elif status in ("sent", "uncertain"):
-            what = status
-        else:
-            what = "waiting"
-        if chat_id is not None and what in ("sent", "failed"):
-            what = f"groups_{what}"
+        what = recipient_status(outbox_id, status, delivery)
+        if chat_id is not None:  # a group post: no receipts beyond Telegram's answer
+            group = {"failed": "groups_failed", "waiting": "waiting", "held": "waiting", "uncertain": "uncertain"}
+            counts[group.get(what, "groups_sent")] += 1
+            continue
+        if what == "failed":
+            failures[failure or GAVE_UP] += 1
+            continue
         counts[what] += 1
-    return Tally(**counts)
+        counts["receipts_due"] += what == "sent" and delivery in RECEIPT_DUE
+    return Tally(**counts, failures=dict(failures))
+
+
+def summary_params(counts: Tally) -> dict:
+    """The optional parts of a summary: failure reasons and what is not final yet."""
+    def part(key: str, count: int) -> Say | str:
+        return Say(key, {"count": count}) if count else ""
+
+    reasons = reasons_say(counts.failures)
+    return {
+        "delivered": counts.delivered + counts.read, "read": counts.read, "failed": counts.failed,
+        "reasons": Say("broadcast.summary_reasons", {"reasons": reasons}) if reasons else "",
+        "unreachable": counts.unreachable,
+        "sent": part("broadcast.summary_sent", counts.sent), "held": part("broadcast.summary_held", counts.held),
+        "waiting": part("broadcast.summary_waiting", counts.waiting),
+        "uncertain": part("broadcast.summary_uncertain", counts.uncertain),
+        "groups": (Say("broadcast.summary_groups", {"sent": counts.groups_sent, "failed": counts.groups_failed})
+                   if counts.groups_sent or counts.groups_failed else ""),
+    }
 
 
 def send_summaries(task: TaskContext) -> int:
@@ -441,22 +509,19 @@ def send_summaries(task: TaskContext) -> int:
         counts = tally(conn, run.id)
         if not counts.final and now - run.started_at < SUMMARY_WAIT:
             continue
-        marked = conn.execute(update(BroadcastRun).where(BroadcastRun.id == run.id, BroadcastRun.summary_at.is_(None))
-                              .values(summary_at=now, sent=counts.sent, failed=counts.failed)).rowcount
+        went_out = counts.read + counts.delivered + counts.sent
+        marked = conn.execute(
+            update(BroadcastRun).where(BroadcastRun.id == run.id, BroadcastRun.summary_at.is_(None))
+            .values(summary_at=now, sent=went_out, failed=counts.failed + counts.unreachable)).rowcount
         if not marked:
             continue
         if run.rule is None:
             conn.execute(update(Broadcast).where(Broadcast.id == run.broadcast_id, Broadcast.status == "sending")
                          .values(status="done"))
         if run.sender_id is not None:
-            unsure = counts.waiting + counts.uncertain
-            waiting = Say("broadcast.summary_waiting", {"count": unsure}) if unsure else ""
-            groups = (Say("broadcast.summary_groups", {"sent": counts.groups_sent, "failed": counts.groups_failed})
-                      if counts.groups_sent or counts.groups_failed else "")
             task.notifier.notify(conn, run.sender_id, "broadcast.summary", {
-                "id": run.broadcast_id, "audience": audience_say(run.audience), "sent": counts.sent,
-                "failed": counts.failed, "stopped": run.skipped, "waiting": waiting, "groups": groups,
-            }, now, announcement=False)
+                "id": run.broadcast_id, "audience": audience_say(run.audience), "stopped": run.skipped,
+                **summary_params(counts)}, now, announcement=False)
         done += 1
     return done
 

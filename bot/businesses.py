@@ -73,7 +73,7 @@ class BusinessView:
     """Read-only, per turn. Nothing is cached: an effect earlier in the turn (list,
     unlist) must show in the prompt that follows it."""
 
-    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime):
+    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime, _settings):
         self.conn = conn
         self.resident = resident
 

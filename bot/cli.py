@@ -3,20 +3,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 
-from bot import when_cli
+from bot import inbox_desk, when_cli
 from bot.app import App, build_app
 from bot.feature_list import all_features
+from bot.log_setup import configure_logging
 from bot.settings import SettingsError, load_settings
 
 
 def _app(args) -> App:
     settings = load_settings(args.env_file)
     settings.validate()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(settings.log_level)
     return build_app(settings)
 
 
@@ -46,7 +45,8 @@ def cmd_serve(args) -> int:
     from bot.services import Services
 
     app = _app(args)
-    uvicorn.run(Services(app).web_app(), host=args.host or app.settings.host, port=args.port or app.settings.port)
+    uvicorn.run(Services(app).web_app(), host=args.host or app.settings.host, port=args.port or app.settings.port,
+                log_level=app.settings.log_level.lower(), log_config=None)
     return 0
 
 
@@ -171,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_simulate)
 
     when_cli.register(sub)
+    inbox_desk.register(sub, _app)
     for feature in all_features():
         if feature.cli:
             feature.cli(sub, _app)

@@ -16,17 +16,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.features import Feature, FeatureIndex
-from bot.messages import IncomingMessage, OutgoingMessage, join_sender
+from bot.messages import CHANNELS, IncomingMessage, OutgoingMessage, join_sender
 from bot.notify import Notifier
 from bot.render import Renderer
 from bot.settings import Settings
 from bot.residents import ResidentPort, create_identity, erase_resident, link_phone, load_info, load_kampung
-from db.models import Conversation, Identity, Inbox, Outbox
+from db.inbox import DeadLetter
+from db.models import Conversation, Identity, Inbox, Outbox, Resident
 from flows.base import KampungInfo, Say
 from handlers.router import ConvState, Router
 
 log = logging.getLogger(__name__)
 _RETRIES = 3
+# Failed processing attempts before a message becomes a dead letter.
+MAX_INBOX_ATTEMPTS = 3
 KAMPUNG_TTL_SECONDS = 30.0
 
 
@@ -63,7 +66,7 @@ class Core:
         self.renderer = renderer
         self.settings = settings or Settings()
         self.notifier = Notifier(renderer, self.settings.quiet_window(), self.settings.timezone,
-                                 self.settings.default_language)
+                                 self.settings.default_language, self.settings.phone_channels)
         self.router = router
         self.features = FeatureIndex(features)
         self.clock = clock
@@ -91,7 +94,9 @@ class Core:
             return False
 
     def process_inbox(self, limit: int = 100) -> int:
-        """Process pending inbox rows in arrival order; each in its own transaction."""
+        """Process pending inbox rows in arrival order, each in its own transaction.
+        A row whose processing raises is rolled back and counted; the rest of the pass
+        goes on, so one bad message never stops the others. Returns how many were processed."""
         with self.engine.connect() as conn:
             ids = conn.scalars(select(Inbox.id).where(Inbox.processed_at.is_(None)).order_by(Inbox.id).limit(limit)).all()
 
@@ -103,7 +108,54 @@ class Core:
                 self._process(conn, IncomingMessage.from_dict(conn.scalar(select(Inbox.payload).where(Inbox.id == inbox_id))))
             return claimed
 
-        return sum(self._retrying(lambda conn: work(conn, inbox_id)) for inbox_id in ids)
+        processed = 0
+        for inbox_id in ids:
+            try:
+                processed += self._retrying(lambda conn: work(conn, inbox_id))
+            except Exception as exc:  # a flow, an effect, a malformed payload: anything
+                log.exception("inbox %s could not be processed", inbox_id)
+                try:
+                    self._failed(inbox_id, exc)
+                except Exception:
+                    log.exception("inbox %s: recording the failure failed too", inbox_id)
+        return processed
+
+    def _failed(self, inbox_id: int, exc: Exception) -> None:
+        """Count a failed attempt; after MAX_INBOX_ATTEMPTS set the row aside as a dead
+        letter (marked processed) and tell the sender, in their language, to try again."""
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            conn.execute(update(Inbox).where(Inbox.id == inbox_id, Inbox.processed_at.is_(None))
+                         .values(attempts=Inbox.attempts + 1))
+            row = conn.execute(select(Inbox.sender, Inbox.attempts, Inbox.processed_at, Inbox.received_at)
+                               .where(Inbox.id == inbox_id)).first()
+            if row is None or row.processed_at is not None or row.attempts < MAX_INBOX_ATTEMPTS:
+                return
+            conn.execute(update(Inbox).where(Inbox.id == inbox_id).values(processed_at=now))
+            conn.execute(insert(DeadLetter).values(inbox_id=inbox_id, sender=row.sender, failed_at=now,
+                                                   error=f"{type(exc).__name__}: {exc}"[:2000]))
+            log.error("inbox %s failed %d times; moved to dead letters", inbox_id, row.attempts)
+            try:
+                with conn.begin_nested():  # an apology that cannot be written loses nothing else
+                    self._apologise(conn, row.sender, row.received_at, now)
+            except Exception:
+                log.exception("inbox %s: the apology could not be written", inbox_id)
+
+    def _apologise(self, conn: Connection, sender: str, received_at: datetime, now: datetime) -> None:
+        """A short "we could not process your message" to the sender of a dead letter.
+        Their message still opened WhatsApp's window (its processing was rolled back),
+        so that is recorded here, and the apology goes as a plain reply."""
+        channel, _, address = sender.partition(":")
+        if channel not in CHANNELS or not address:
+            return
+        self._opened_window(conn, IncomingMessage(channel, address), received_at)
+        found = conn.execute(select(Resident.id, Resident.language).join(Identity, Identity.resident_id == Resident.id)
+                             .where(Identity.channel == channel, Identity.address == address)).first()
+        resident_id, language = found or (None, self.default_language)
+        out = self.renderer.message(channel, address, language, "inbox.failed_apology", {})
+        conn.execute(_INSERT_OUTBOX, [{"resident_id": resident_id, "channel": channel, "address": address,
+                                       "payload": out.to_dict(), "status": "pending", "attempts": 0,
+                                       "not_before": now, "created_at": now, "priority": 0}])
 
     def _retrying(self, work):
         """Run `work(conn)` in a transaction, again if another worker changed the

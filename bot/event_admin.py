@@ -31,13 +31,15 @@ from sqlalchemy.engine import Connection
 from bot.events import NewEvent, add_event, drop_reminders, in_audience, post_to_groups, reschedule_reminders
 from bot.features import EffectContext, Feature
 from bot.i18n import Catalog
-from bot.notify import Notifier
+from bot.notify import Notifier, Reach, reach
 from bot.render import Renderer
+from bot.settings import Settings
 from db.events import Event, EventAttendance, EventRsvp
 from db.models import Resident, Rt
 from flows.base import ResidentInfo, Say, When
 from flows.event_admin import CancelEvent, EditEvent, MarkAttendance, report_params
 from flows.event_builder import CreateEvent, audience_say
+from flows.unreached import unreached_say
 from flows.events import event_card
 from flows.scope import Scope, scope_of
 from handlers.lexicon import Lexicons
@@ -151,8 +153,9 @@ def _sort_key(person: Person):
 class EventAdminView:
     """`ctx.store.event_admin`: the events this staff member may manage."""
 
-    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime):
+    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime, settings: Settings):
         self.conn, self.now, self.scope = conn, now, scope_of(resident)
+        self.phone_channels = settings.phone_channels
 
     def _event(self, row, counts: bool) -> AdminEvent:
         base = dict(row._mapping, started=row.starts_at <= self.now)
@@ -190,10 +193,14 @@ class EventAdminView:
             people.sort(key=lambda p: RSVP_ORDER[p.rsvp])
         return people
 
+    def reach(self, audience: str) -> Reach:
+        """Who an invitation to `audience` would reach, on which channel, and why not
+        (counted as the notifier will send)."""
+        return reach(self.conn, _invitee_ids(self.conn, audience), self.phone_channels)
+
     def audience_size(self, audience: str) -> int:
-        """How many would receive the invitation (consented, not STOP)."""
-        return self.conn.scalar(select(func.count()).select_from(Resident).where(
-            Resident.consent_at.is_not(None), Resident.opted_out.is_(False), in_audience(audience)))
+        """How many would receive the invitation: consented, not STOP, reachable."""
+        return self.reach(audience).reached
 
     def report(self, days: int) -> Participation:
         return participation(self.conn, self.scope, self.now - timedelta(days=days), self.now)
@@ -297,6 +304,7 @@ def create_event(ectx: EffectContext, effect: CreateEvent) -> list[Say]:
     title = effect.title or ectx.notifier.renderer.catalog.text(ectx.resident.language, f"events.kind.{effect.kind}")
     new = NewEvent(kind=effect.kind, title=title, starts_at=starts, place=effect.place, audience=effect.audience,
                    agenda=effect.agenda, checklist=effect.checklist and effect.kind == "kur")
+    invited = ectx.notifier.reach(ectx.conn, _invitee_ids(ectx.conn, effect.audience))
     try:
         added = add_event(ectx.conn, ectx.notifier, new, ectx.now, ectx.settings.timezone, invite=True,
                           created_by=ectx.resident.id)
@@ -305,7 +313,8 @@ def create_event(ectx: EffectContext, effect: CreateEvent) -> list[Say]:
         return [Say("event_admin.too_late")]
     held = _held(ectx.notifier, ectx.now)
     return [Say("event_admin.saved", {"title": title, "when": When(starts), "invited": added.notified,
-                                      "audience": audience_say(effect.audience), "held": held})]
+                                      "audience": audience_say(effect.audience), "held": held,
+                                      "unreached": unreached_say("event_admin.saved_unreached", invited)})]
 
 
 def _editable(ectx: EffectContext, event_id: int):

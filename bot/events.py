@@ -75,7 +75,7 @@ def _audiences_of(resident: ResidentInfo) -> list[str]:
 class EventsView:
     """Read-only: events for this resident that have not started yet, and follows."""
 
-    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime):
+    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime, _settings):
         self._conn = conn
         self._resident = resident
         self._params = {"rid": resident.id, "now": now, "audiences": _audiences_of(resident)}

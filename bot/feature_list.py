@@ -17,6 +17,7 @@ FEATURE_MODULES = [
     "bot.overview",
     "bot.broadcasts",
     "bot.housekeeping",
+    "bot.templates_desk",
 ]
 
 

@@ -60,7 +60,8 @@ CliRegistrar = Callable[[argparse._SubParsersAction, Callable], None]
 @dataclass(frozen=True)
 class Feature:
     name: str
-    reads: Callable[[Connection, ResidentInfo, datetime], Any] | None = None
+    # Called as `reads(conn, resident, now, settings)`.
+    reads: Callable[[Connection, ResidentInfo, datetime, Settings], Any] | None = None
     effects: dict[type, EffectHandler] = field(default_factory=dict)
     due_tasks: tuple[DueTask, ...] = ()
     cli: CliRegistrar | None = None
@@ -86,16 +87,18 @@ class FeatureIndex:
 class Store:
     """`ctx.store`: each feature's read view, built on first use in a turn."""
 
-    def __init__(self, readers: dict[str, Callable], conn: Connection, resident: ResidentInfo, now: datetime):
+    def __init__(self, readers: dict[str, Callable], conn: Connection, resident: ResidentInfo, now: datetime,
+                 settings: Settings):
         self._factories = readers
         self._conn, self._resident, self._now = conn, resident, now
+        self._settings = settings
 
     def __getattr__(self, name: str) -> Any:
         try:
             factory = self._factories[name]
         except KeyError:
             raise AttributeError(name) from None
-        view = factory(self._conn, self._resident, self._now)
+        view = factory(self._conn, self._resident, self._now, self._settings)
         setattr(self, name, view)
         return view
 

@@ -92,7 +92,7 @@ def resident_by_phone(conn: Connection, text: str) -> Member | None:
 class GroupsView:
     """`ctx.store.groups`: read-only, one staff member, one turn, within their scope."""
 
-    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime):
+    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime, _settings):
         self.conn, self.scope = conn, scope_of(resident)
         self.can_manage = can_manage(resident)
 

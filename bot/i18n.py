@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+# libyaml's loader when PyYAML has it: every App reads ~300 KB of catalogues at start.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 REFERENCE = "id"
 
@@ -25,7 +27,7 @@ class Catalog:
         self.languages: dict[str, dict[str, Any]] = {}
         for path in sorted(locales_dir.glob("*.yaml")):
             with path.open(encoding="utf-8") as fh:
-                _merge(self.languages.setdefault(path.name.split(".")[0], {}), yaml.safe_load(fh) or {})
+                _merge(self.languages.setdefault(path.name.split(".")[0], {}), yaml.load(fh, Loader=_LOADER) or {})
         self._merged_cache: dict[tuple[str, str], dict[str, list[str]]] = {}
         if REFERENCE not in self.languages:
             raise RuntimeError(f"missing reference catalogue {REFERENCE}.yaml in {locales_dir}")

@@ -135,7 +135,7 @@ def compute(conn: Connection, now: datetime) -> Figures:
 class OverviewView:
     """`ctx.store.overview`: the figures, for kampung-wide staff only (None for others)."""
 
-    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime):
+    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime, _settings):
         self._conn, self._now, self.allowed = conn, now, scope_of(resident).everything
 
     def figures(self) -> Figures | None:

@@ -89,7 +89,7 @@ _IS_OPEN = select(Report.id).where(Report.id == bindparam("id"), Report.status.i
 class ReportsView:
     """`ctx.store.reports`: read-only, one resident, one turn."""
 
-    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime):
+    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime, _settings):
         self.conn, self.resident, self.now = conn, resident, now
 
     def similar(self, category: str, rt: str) -> list[Similar]:

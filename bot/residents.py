@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, delete, insert, literal, select, union_all, up
 from sqlalchemy.engine import Connection
 
 from bot.messages import join_sender
+from db.inbox import DeadLetter
 from db.models import Conversation, Identity, Inbox, Kampung, Membership, Outbox, Paguyuban, Resident, RoleGrant, Rt
 from bot.features import EffectContext, FeatureIndex, Store
 from bot.notify import Notifier
@@ -114,7 +115,7 @@ class ResidentPort:
         # Set when an effect changed the kampung's shape (a paguyuban created, renamed).
         self.reshaped_kampung = False
         features = features or FeatureIndex(())
-        self.store = Store(features.readers, conn, info, now)
+        self.store = Store(features.readers, conn, info, now, settings if settings is not None else Settings())
         self._feature_effects = features.effects
         self._reshaping = features.reshaping
         self._notifier = notifier
@@ -173,10 +174,14 @@ class ResidentPort:
 def erase_resident(conn: Connection, resident_id: int) -> None:
     """UU PDP erasure: the resident, their identities, memberships, roles and
     conversation, every message to them still stored, and the text of what they sent
-    (inbox rows keep only their delivery id, so a late redelivery is still ignored)."""
+    (processed inbox rows keep only their delivery id, so a late redelivery is still
+    ignored; rows not processed yet stay whole and are then handled as from a new
+    contact, since a blank row cannot be processed). Dead letters of theirs go too."""
     senders = [join_sender(c, a) for c, a in conn.execute(
         select(Identity.channel, Identity.address).where(Identity.resident_id == resident_id))]
-    conn.execute(update(Inbox).where(Inbox.sender.in_(senders)).values(payload={}, sender="erased"))
+    conn.execute(delete(DeadLetter).where(DeadLetter.sender.in_(senders)))
+    conn.execute(update(Inbox).where(Inbox.sender.in_(senders), Inbox.processed_at.is_not(None))
+                 .values(payload={}, sender="erased"))
     conn.execute(delete(Outbox).where(Outbox.resident_id == resident_id))
     for model in (Conversation, Membership, RoleGrant, Identity):
         conn.execute(delete(model).where(model.resident_id == resident_id))

@@ -8,7 +8,11 @@ Every row is checked on its own: a bad row is reported with its line number (the
 header is line 1) and skipped, good rows are stored in the caller's transaction.
 Residents are matched by phone (E.164), so importing the same file twice updates
 rather than duplicates, and an imported resident is recognised the first time they
-write on WhatsApp or SMS (`bot.residents.create_identity` links by phone).
+write on WhatsApp or SMS (`bot.residents.create_identity` links by phone). With consent
+collected on paper (the opt-in WhatsApp requires before business-initiated messages;
+the RT head must have collected it), they are reachable from the moment of import:
+announcements and invitations go to their phone on the installation's phone channels
+(bot.notify).
 """
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.app import App
 from bot.channels.telegram_channel import TelegramChannel
 from bot.channels.twilio_channel import TwilioChannel
+from bot.channels.twilio_status import StatusReceipts
 from bot.files import file_routes
 from bot.web import create_web_app
 from bot.worker import Worker
@@ -38,12 +39,14 @@ class Services:
         self.worker = Worker(app, {})
         settings = app.settings
         if settings.twilio_enabled:
-            self.channels.append(TwilioChannel(settings, self.worker.enqueue))
+            receipts = StatusReceipts(app.sessions, app.clock, settings)
+            self.channels.append(TwilioChannel(settings, self.worker.enqueue, receipts=receipts))
         if settings.telegram_enabled:
             self.channels.append(TelegramChannel(settings, self.worker.enqueue, telegram_commands(app)))
         for channel in self.channels:
             for name in channel.names:
                 self.worker.dispatcher.senders[name] = channel.send
+                self.worker.dispatcher.policies[name] = channel
             self.worker.photos.downloaders[channel.media_prefix] = channel.download
 
     def web_app(self, with_scheduler: bool = False):
@@ -78,7 +81,6 @@ class Services:
         due = DueTasks.of(self.app)
         scheduler = AsyncIOScheduler(timezone=self.app.settings.timezone)
         scheduler.add_job(lambda: due.run(self.app.clock.now()), "interval", seconds=30, id="due", max_instances=1)
-        scheduler.add_job(self.worker.dispatcher.recover, "interval", minutes=1, id="recover", max_instances=1)
         scheduler.start()
         return scheduler
 
@@ -88,7 +90,8 @@ async def serve_forever(services: Services, host: str, port: int, with_scheduler
     settings = services.app.settings
     if settings.webhooks_enabled:
         web = services.web_app(with_scheduler)
-        config = uvicorn.Config(web, host=host, port=port, log_level=settings.log_level.lower())
+        # log_config=None: uvicorn's loggers go through our handlers (bot.log_setup masks them).
+        config = uvicorn.Config(web, host=host, port=port, log_level=settings.log_level.lower(), log_config=None)
         await uvicorn.Server(config).serve()
     else:
         async with services.running(with_scheduler=with_scheduler):

@@ -17,6 +17,7 @@ from bot.app import App
 from bot.clock import ManualClock
 from bot.messages import CHANNELS, IncomingMessage, Location, Media, OutgoingMessage, join_sender, split_sender
 from bot.outbox import Dispatcher
+from bot.whatsapp_window import NoWindow
 from db.models import KeyValue
 from scheduler.due import DueTasks
 
@@ -80,7 +81,7 @@ def run(app: App, lines: IO[str], out: IO[str], err: IO[str]) -> int:
         out.flush()
         return "simulated"
 
-    dispatcher = Dispatcher(app.sessions, {channel: emit for channel in CHANNELS}, clock)
+    dispatcher = Dispatcher(app.sessions, {channel: emit for channel in CHANNELS}, clock, window=NoWindow())
     due = DueTasks.of(app)
     errors = 0
 

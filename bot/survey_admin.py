@@ -108,7 +108,7 @@ def _may_close(scope: Scope, survey: SurveyInfo) -> bool:
 class SurveyAdminView:
     """`ctx.store.survey_admin`: the surveys this staff member may see, and their figures."""
 
-    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime):
+    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime, _settings):
         self.conn, self.now, self.scope = conn, now, scope_of(resident)
 
     def _visible(self, survey_id: int) -> SurveyInfo | None:

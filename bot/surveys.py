@@ -72,7 +72,7 @@ def audiences(resident: ResidentInfo) -> list[str]:
 class SurveyStore:
     """`ctx.store.surveys`: each read is one Core query, kept for the rest of the turn."""
 
-    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime):
+    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime, _settings):
         self._conn, self._resident, self._now = conn, resident, now
         self._heads: tuple[SurveyHead, ...] | None = None
         self._surveys: dict[int, Survey | None] = {}

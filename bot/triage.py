@@ -84,7 +84,7 @@ def _open_reports(conn: Connection, scope: Scope, report_id: int | None = None) 
 class TriageView:
     """`ctx.store.triage`: the open reports this staff member may act on."""
 
-    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime):
+    def __init__(self, conn: Connection, resident: ResidentInfo, now: datetime, _settings):
         self.conn, self.scope = conn, scope_of(resident)
 
     def open_reports(self) -> list[OpenReport]:

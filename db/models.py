@@ -138,8 +138,9 @@ class Inbox(Base):
 class Outbox(Base):
     """Messages to send, written in the same transaction as the state change behind them.
 
-    `status` is the dispatcher's: pending, sending, sent, held (a WhatsApp message
-    waiting for the resident to open the 24-hour window), failed, uncertain.
+    `status` is the dispatcher's: pending, claimed (by a pass, not started yet), sending,
+    sent, held (a WhatsApp message waiting for the resident to open the 24-hour window),
+    failed, uncertain.
     `delivery` is the platform's: queued, sent, delivered, read, failed, undelivered.
     `priority`: 0 a chat reply, 1 a notice about the resident's own business, 2 bulk."""
 

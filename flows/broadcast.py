@@ -1,8 +1,9 @@
 """Announcements from staff ("kirim pengumuman"): a text, optionally a photo, to the
 whole kampung, an RT or a paguyuban; now, at a natural time ("besok jam 8 malam") or
-repeating ("setiap Jumat jam 16.00"); a preview with the number of recipients before
-it goes. The koordinator, ketua RW and admin may address anyone; an RT head only their
-own RT(s) (the store and the effect handler check the audience again).
+repeating ("setiap Jumat jam 16.00"); a preview before it goes says how many residents
+will get it, on which channel, and how many cannot be reached and why (counted as the
+notifier will send). The koordinator, ketua RW and admin may address anyone; an RT head
+only their own RT(s) (the store and the effect handler check the audience again).
 
     text --text (+ photo)--> audience --semua warga--> when
       |                        |--RT--> pick_rt --RT--> when
@@ -30,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 from flows.base import Answer, Flow, FlowContext, Option, Outcome, Prompt, Say, When
 from flows.scope import STAFF_ROLES, scope_of
+from flows.unreached import channels_say, unreached_say
 from handlers.natural_time import NEED_TIME, parse_when
 from handlers.recurrence import (MONTHLY, NOT_RECURRING, WEEKLY, Recurrence, moment_in_quiet,
                                  parse_recurrence, quiet_end_after, rule_out_of_quiet, in_quiet)
@@ -221,8 +223,11 @@ class BroadcastFlow(Flow):
         reach = ctx.store.broadcasts.reach(data["audience"])
         photo = Say("broadcast.photo_yes") if data.get("media") else Say("broadcast.photo_no")
         groups = Say("broadcast.preview_groups", {"count": reach.groups}) if reach.groups else ""
+        people = reach.people
         params = {"text": data["text"], "photo": photo, "audience": audience_say(data["audience"]),
-                  "count": reach.recipients, "stopped": reach.stopped, "groups": groups, "when": when_say(data)}
+                  "count": people.reached, "channels": channels_say(people.channels), "groups": groups,
+                  "unreached": unreached_say("broadcast.preview_unreached", people), "stopped": people.stopped,
+                  "when": when_say(data)}
         return Prompt("broadcast.preview", params, options=(SEND, EDIT, DROP), accepts_media=True)
 
     @staticmethod

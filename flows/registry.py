@@ -17,6 +17,7 @@ from flows.staff import StaffFlow
 from flows.survey import SurveyFlow
 from flows.survey_admin import SurveyAdminFlow
 from flows.triage import TriageFlow
+from flows.unreached import UnreachedFlow
 
 
 def all_flows() -> dict[str, Flow]:
@@ -36,5 +37,6 @@ def all_flows() -> dict[str, Flow]:
         TriageFlow(),
         OverviewFlow(),
         BroadcastFlow(),
+        UnreachedFlow(),
     ]
     return {flow.id: flow for flow in flows}

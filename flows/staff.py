@@ -11,6 +11,7 @@ from flows.scope import STAFF_ROLES
 # Staff flows, in menu order; each declares its own roles, which the router enforces.
 STAFF_MENU: tuple[str, ...] = (
     "broadcast",
+    "unreached",
     "triage",
     "survey_admin",
     "event_admin",

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import shutil
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -13,8 +15,18 @@ from tests.transcript import Kampung
 START = datetime(2026, 11, 22, 3, 0, tzinfo=timezone.utc)  # 10:00 WIB
 
 
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory) -> Path:
+    """A database brought to the newest schema once per session (migrations are most of
+    an App's start-up); each test starts from its own copy."""
+    path = tmp_path_factory.mktemp("schema") / "kampung.db"
+    build_app(load_settings(env_file=None, environ={"DATABASE_URL": f"sqlite:///{path}"})).engine.dispose()
+    return path
+
+
 @pytest.fixture
-def settings(tmp_path):
+def settings(tmp_path, migrated_database):
+    shutil.copyfile(migrated_database, tmp_path / "kampung.db")
     return load_settings(env_file=None, environ={"DATABASE_URL": f"sqlite:///{tmp_path}/kampung.db",
                                                  "DATA_DIR": str(tmp_path / "data")})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.app import App
+from bot.outbox import IN_FLIGHT
 from db.models import Inbox, Outbox
 from tests.fakes.server import wait_for
 
@@ -19,7 +20,7 @@ def _busy(app: App) -> tuple[int, int]:
     with app.sessions() as session:
         unprocessed = session.scalar(select(func.count()).select_from(Inbox).where(Inbox.processed_at.is_(None)))
         in_flight = session.scalar(select(func.count()).select_from(Outbox).where(
-            (Outbox.status == "sending") | ((Outbox.status == "pending") & (Outbox.attempts == 0))
+            Outbox.status.in_(IN_FLIGHT) | ((Outbox.status == "pending") & (Outbox.attempts == 0))
         ))
     return unprocessed, in_flight
 

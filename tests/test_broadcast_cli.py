@@ -46,7 +46,7 @@ def test_send_now_to_an_rt_skips_stop(url, capsys, monkeypatch):
     monkeypatch.setenv("QUIET_HOURS", "off")
     assert kampung_cli("send", "--audience", "rt:4", "--text", "Air PDAM mati besok pagi") == 0
     out = capsys.readouterr().out
-    assert "Pengumuman #1 sedang dikirim ke warga RT 04: 1 warga. 1 warga dilewati karena minta STOP" in out
+    assert "Pengumuman #1 sedang dikirim ke warga RT 04: 1 warga (WhatsApp 1). 1 warga dilewati karena minta STOP" in out
     rows, texts = stored(url)
     assert [(r.status, r.sender_id, r.sender_role) for r in rows] == [("sending", None, None)]
     assert texts == [("+6281234567001", "📢 Pengumuman dari pengurus kampung:\nAir PDAM mati besok pagi")]

@@ -90,7 +90,8 @@ def test_koordinator_sends_to_everyone_now_stop_skipped(app, warga, koordinator)
     preview.hears("Besok Minggu kerja bakti jam 7 pagi", "semua warga, 5 warga", "Dilewati: 1 warga yang minta STOP",
                   "Dikirim: sekarang").offers("Kirim", "Ubah", "Batal")
     done = koordinator.says("kirim").at("staff", "menu")
-    done.hears("Pengumuman #1 sedang dikirim ke semua warga: 5 warga. 1 warga dilewati karena minta STOP")
+    done.hears("Pengumuman #1 sedang dikirim ke semua warga: 5 warga (WhatsApp 4, Telegram 1). "
+               "1 warga dilewati karena minta STOP")
     sent = announcements(app)
     assert sorted(m["to"] for m in sent) == sorted([SRI.split(":")[1], BUDI.split(":")[1], WATI.split(":")[1],
                                                      "5150", KOOR])
@@ -227,8 +228,9 @@ def test_a_paguyuban_with_a_linked_telegram_group(app, warga, koordinator):
     start(koordinator, "Bazar UMKM hari Sabtu, daftar stan ke Bu Ani")
     koordinator.says("paguyuban").hears("Untuk paguyuban yang mana?").offers("UMKM RW 05")
     koordinator.says("UMKM RW 05")
-    koordinator.says("sekarang").hears("paguyuban UMKM RW 05, 2 warga + 1 grup Telegram")
-    koordinator.says("kirim").hears("Pengumuman #1 sedang dikirim ke paguyuban UMKM RW 05: 2 warga + 1 grup Telegram")
+    koordinator.says("sekarang").hears("paguyuban UMKM RW 05, 2 warga (WhatsApp 2) + 1 grup Telegram")
+    koordinator.says("kirim").hears("Pengumuman #1 sedang dikirim ke paguyuban UMKM RW 05: 2 warga (WhatsApp 2) + 1 grup "
+                                     "Telegram")
     sent = announcements(app)
     group_posts = [m for m in sent if m["to"] == "-1001234567890"]
     assert len(group_posts) == 1 and group_posts[0]["channel"] == "telegram" and group_posts[0]["resident_id"] is None

@@ -13,6 +13,7 @@ from bot.services import Services
 from bot.settings import load_settings
 from db.models import Conversation, Identity, Inbox, Outbox, Resident
 from tests.e2e_support import count, settle
+from tests.fakes.server import wait_for
 from tests.fakes.telegram_api import FakeTelegramAPI, callback_update, message_update
 from tests.transcript import Kampung
 
@@ -57,6 +58,7 @@ def api():
     server = FakeTelegramAPI().start()
     yield server
     server.stop()
+    server.assert_no_violations()
 
 
 # -- webhook mode ---------------------------------------------------------------------
@@ -80,11 +82,15 @@ class WebhookBot:
         return self.client.post("/webhooks/telegram", content=json.dumps(update), headers=headers)
 
     def send(self, update: dict) -> list[dict]:
-        """Deliver one update; returns the sendMessage calls it caused."""
-        before = len(self.api.calls("sendMessage"))
+        """Deliver one update; returns the sendMessage calls Telegram accepted for it."""
+        before = len(self.api.delivered("sendMessage"))
         assert self.post(update).status_code == 200
         settle(self.app)
-        return self.api.calls("sendMessage")[before:]
+        # The dispatcher paces each chat, so wait until every Telegram outbox row is at the fake.
+        with self.app.sessions() as session:
+            rows = session.scalar(select(func.count()).select_from(Outbox).where(Outbox.channel == "telegram"))
+        return wait_for(lambda: self.api.delivered("sendMessage"), lambda found: len(found) >= rows,
+                        lambda found: f"{len(found)} messages at the fake, {rows} in the outbox")[before:]
 
 
 @pytest.fixture
@@ -162,6 +168,26 @@ def test_wrong_or_missing_secret_is_forbidden(webhook_bot, api, secret):
     webhook_bot.worker_pass()
     assert count(webhook_bot.app, Inbox) == 0
     assert api.calls("sendMessage") == []
+
+
+@pytest.mark.parametrize("update", [
+    message_update(5, text=12345),
+    {"update_id": 6, "message": {**message_update(6, text="halo")["message"], "date": 10**20}},
+    {"update_id": 7, "message": [message_update(7, text="halo")["message"]]},
+], ids=["numeric-text", "huge-date", "message-list"])
+def test_mistyped_update_is_bad_request_and_the_bot_carries_on(webhook_bot, api, update):
+    assert webhook_bot.post(update).status_code == 400
+    assert webhook_bot.post(text_update(8, "/start")).status_code == 200
+    welcome, _consent = api.wait_calls("sendMessage", 2, timeout=10)  # the next update is answered as usual
+    assert "Kampung Home Industri" in welcome["text"]
+    assert count(webhook_bot.app, Inbox) == 1
+
+
+def test_oversized_webhook_body_is_refused(webhook_bot, api):
+    resp = webhook_bot.post(text_update(1, "x" * 70_000))
+    assert resp.status_code == 413
+    webhook_bot.worker_pass()
+    assert count(webhook_bot.app, Inbox) == 0
 
 
 def test_duplicate_update_id_is_processed_once(webhook_bot, api):

@@ -66,8 +66,10 @@ class Bot:
         self.client = client
         self.fake = fake
 
-    def post(self, sender: str, body: str = "", sid: str | None = None, signature: str | None = "sign", **extra):
-        """POST what Twilio posts for an incoming message from ``sender`` (None drops a field)."""
+    def post(self, sender: str, body: str = "", sid: str | None = None, signature: str | None = "sign",
+             opens_window: bool = True, **extra):
+        """POST what Twilio posts for an incoming message from ``sender`` (None drops a field);
+        the fake Twilio then counts WhatsApp's 24-hour window as open, unless told otherwise."""
         sid = sid or next(_sids)
         params = {
             "MessageSid": sid,
@@ -80,6 +82,8 @@ class Bot:
             **extra,
         }
         params = {k: v for k, v in params.items() if v is not None}
+        if sender and opens_window:
+            self.fake.open_windows.add(sender.removeprefix("whatsapp:"))
         headers = {}
         if signature == "sign":
             headers["X-Twilio-Signature"] = sign(params)
@@ -105,9 +109,17 @@ class Bot:
         before = len(self.replies(to))
         assert self.post(sender, text).status_code == 200
         settle(self.app)
+        self.wait_sent(sender.removeprefix("whatsapp:"))
         new = self.replies(to)[before:]
         assert new, f"no reply to {text!r}"
         return new
+
+    def wait_sent(self, address: str) -> None:
+        """Wait until no outbox row for `address` is new or on its way (settle() does not
+        count the dispatcher's claimed rows)."""
+        wait_for(lambda: [(r.id, r.status) for r in self.outbox(address)
+                          if r.status in ("claimed", "sending") or (r.status == "pending" and r.attempts == 0)],
+                 lambda busy: not busy, lambda busy: f"still on their way: {busy}", BUSY_WAIT)
 
     def worker_pass(self) -> None:
         """One full inbox + outbox pass, in the web app's event loop."""
@@ -125,6 +137,9 @@ class Bot:
 def bot(app, fake):
     services = Services(app)
     with TestClient(services.web_app(), base_url="http://internal:8000") as client:  # runs the lifespan
+        # Twilio's status callbacks reach the bot like its webhooks do: signed, at the public URL.
+        fake.callback_sink = lambda url, params, headers: client.post(
+            url.removeprefix(PUBLIC), data=params, headers=headers).status_code
         yield Bot(app, services, client, fake)
 
 
@@ -236,7 +251,7 @@ def test_voice_note_gets_friendly_cannot_read_reply(bot):
 def test_healthz(bot):
     resp = bot.client.get("/healthz")
     assert resp.status_code == 200
-    assert resp.json() == {"status": "ok", "database": "ok"}
+    assert resp.json() == {"status": "ok"}
 
 
 def test_failed_send_is_kept_and_retried_later(bot):
@@ -253,7 +268,7 @@ def test_failed_send_is_kept_and_retried_later(bot):
         assert time.monotonic() < deadline, [(r.status, r.attempts, r.error) for r in rows]
         time.sleep(0.02)
     failed = rows[0]
-    assert failed.error.startswith("TwilioRestException") and "500" in failed.error
+    assert "20500" in failed.error
     assert failed.not_before > failed.created_at
     assert bot.fake.requests[0]["response_status"] == 500
 
@@ -269,3 +284,70 @@ def test_failed_send_is_kept_and_retried_later(bot):
     assert len(bodies) == 2
     assert any("Kampung Home Industri" in b for b in bodies)
     assert any("1. Setuju" in b for b in bodies)
+
+
+# -- delivery receipts and the edge of the webhook ----------------------------------
+
+
+def test_replies_ask_for_receipts_and_receipts_mark_them_delivered_and_read(bot):
+    bot.fake.read_receipts = True
+    sri = "whatsapp:+6281234567011"
+    bot.post(sri, "halo")
+    replies = bot.wait_replies(sri, 2)
+    rows = bot.outbox("+6281234567011")
+    assert [r["StatusCallback"] for r in replies] == [f"{PUBLIC}/webhooks/twilio/status?o={row.id}" for row in rows]
+
+    callbacks = wait_for(lambda: bot.fake.callbacks, lambda found: len(found) == 3 * len(rows),
+                         lambda found: f"callbacks: {found}")
+    assert {c["status_code"] for c in callbacks} == {204}
+    assert [r.delivery for r in bot.outbox("+6281234567011")] == ["read"] * len(rows)
+    first = bot.outbox("+6281234567011")[0].provider_id
+    assert [c["params"]["MessageStatus"] for c in callbacks if c["params"]["MessageSid"] == first] == [
+        "sent", "delivered", "read"], callbacks
+
+
+def test_outside_the_window_the_failure_arrives_by_callback_and_the_message_goes_by_sms(bot):
+    """Twilio accepts a free-form message outside the 24-hour window (201 queued) and
+    fails it afterwards with 63016, by status callback only; with no template approved
+    and TWILIO_SMS_FROM set, the message then goes by SMS."""
+    bot.fake.enforce_window = True
+    sri = "whatsapp:+6281234567012"
+    bot.post(sri, "halo", opens_window=False)  # as if WhatsApp's window had closed meanwhile
+    by_sms = bot.wait_replies("+6281234567012", 2)
+    on_whatsapp = bot.replies(sri)
+    assert [r["Body"] for r in by_sms] == [r["Body"] for r in on_whatsapp]
+    assert [r["response_status"] for r in on_whatsapp] == [201, 201]
+    failed = [c["params"] for c in bot.fake.callbacks if c["params"]["To"] == sri]
+    assert [(c["MessageStatus"], c["ErrorCode"]) for c in failed] == [("failed", "63016")] * 2
+    rows = wait_for(lambda: bot.outbox("+6281234567012"), lambda found: all(r.delivery == "delivered" for r in found),
+                    lambda found: f"rows: {[(r.id, r.channel, r.status, r.delivery) for r in found]}")
+    assert [(r.channel, r.status) for r in rows] == [("sms", "sent")] * 2
+
+
+def test_forged_status_callback_is_403(bot):
+    sri = "whatsapp:+6281234567013"
+    bot.post(sri, "halo")
+    bot.wait_replies(sri, 2)
+    settle(bot.app)
+    row = bot.outbox("+6281234567013")[0]
+    params = {"MessageSid": row.provider_id, "MessageStatus": "failed", "ErrorCode": "63003"}
+    forged = RequestValidator("not-the-token").compute_signature(f"{PUBLIC}/webhooks/twilio/status?o={row.id}", params)
+    resp = bot.client.post(f"/webhooks/twilio/status?o={row.id}", data=params, headers={"X-Twilio-Signature": forged})
+    assert resp.status_code == 403
+    assert bot.client.post(f"/webhooks/twilio/status?o={row.id}", data=params).status_code == 403
+    assert bot.outbox("+6281234567013")[0].failure is None
+
+
+def test_messenger_sender_is_400_and_never_stored(bot):
+    assert bot.post("messenger:1234567890123456", "halo").status_code == 400
+    assert bot.post("whatsapp:+" + "6" * 60, "halo").status_code == 400
+    bot.worker_pass()
+    assert count(bot.app, Inbox) == 0
+    assert bot.fake.requests == []
+
+
+def test_message_sid_of_97_characters_is_400_not_500(bot):
+    assert bot.post("whatsapp:+6281234567014", "halo", sid="SM" + "a" * 95).status_code == 400
+    assert bot.post("whatsapp:+6281234567014", "halo", sid="SM" + "b" * 32 + "NumMedia0").status_code == 400
+    bot.worker_pass()
+    assert count(bot.app, Inbox) == 0

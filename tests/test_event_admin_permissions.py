@@ -88,7 +88,7 @@ def test_the_read_view_and_effect_handlers_enforce_the_rt_head_scope(app, pak_rt
     rt05, everyone, own = (three_events[t] for t in ("Kerja bakti RT 05", "Rapat semua", "Posyandu RT 04"))
     joko = rt_head_info(app)
     with app.engine.begin() as conn:
-        view = EventAdminView(conn, joko, clock.now())
+        view = EventAdminView(conn, joko, clock.now(), app.settings)
         assert [e.id for e in view.events()] == [own]
         assert view.get(rt05) is None and view.get(everyone) is None and view.people(rt05) == []
         ectx = EffectContext(conn, joko, clock.now(), app.core.notifier, app.settings)

@@ -1,12 +1,16 @@
 """The dispatcher: once, in order, retried, never lost."""
+import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import insert, select
 
 from bot.channels.telegram_channel import to_html
 from bot.messages import OutgoingMessage
-from bot.outbox import Dispatcher
+from bot.delivery import Rate
+from bot.outbox import CLAIM_LEASE, SEND_LEASE, Dispatcher
 from db.models import Outbox
+from tests.test_dispatcher_sending import Policy, Recorder, queue, rows
 
 
 async def test_failed_send_holds_later_messages_and_is_retried_in_order(kampung, app, clock):
@@ -55,14 +59,59 @@ async def test_a_message_deferred_on_purpose_holds_back_nothing(kampung, app, cl
     assert delivered[2:5] == ["undangan 1", "undangan 2", "undangan 3"]
 
 
-async def test_rows_left_mid_send_by_a_crash_are_not_resent(kampung, app, clock):
-    kampung.resident("whatsapp:+6281234567001").says("halo")
-    dispatcher = Dispatcher(app.sessions, {"whatsapp": None}, clock)
-    assert dispatcher._claim(1)
-    clock.set(clock.now() + timedelta(minutes=6))
-    assert dispatcher.recover() == 1
-    with app.sessions() as session:
-        assert session.get(Outbox, 1).status == "uncertain"
+async def until(condition, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
+        await asyncio.sleep(0.01)
+
+
+async def test_after_a_crash_rows_never_started_are_sent_and_rows_mid_send_become_uncertain(
+        app, clock, settings, caplog):
+    ids = queue(app, clock, [("+6281234567001", f"Pengumuman {n}") for n in range(3)]
+                + [("+6281234567002", f"Pengumuman {n}") for n in range(2)])
+
+    async def never_answers(out):
+        await asyncio.Event().wait()
+
+    crashed = Dispatcher(app.sessions, {"whatsapp": never_answers}, clock, settings=replace(settings, send_concurrency=2))
+    task = asyncio.create_task(crashed.dispatch())
+    await until(lambda: [r.status for r in rows(app)].count("sending") == 2)
+    task.cancel()  # the process dies with two requests on the wire and three rows claimed
+    await asyncio.gather(task, return_exceptions=True)
+    assert sorted(r.status for r in rows(app)) == ["claimed"] * 3 + ["sending"] * 2
+
+    whatsapp = Recorder()
+    restarted = Dispatcher(app.sessions, {"whatsapp": whatsapp}, clock)
+    # The claims are taken back at once; the recipients' later rows wait while an
+    # earlier request of theirs may still be on its way.
+    assert await restarted.dispatch() == 0
+    assert sorted(r.status for r in rows(app)) == ["pending"] * 3 + ["sending"] * 2
+    assert restarted.recover() == 0
+    clock.set(clock.now() + SEND_LEASE + timedelta(seconds=1))
+    assert restarted.recover() == 2
+    mid_send = [r.id for r in rows(app) if r.status == "uncertain"]
+    assert len(mid_send) == 2 and all(str(i) in caplog.text for i in mid_send)
+    assert await restarted.dispatch() == 3
+    assert sorted(out.outbox_id for _, out in whatsapp.sent) == sorted(set(ids) - set(mid_send))
+
+
+async def test_a_claim_taken_back_by_recovery_is_never_sent_twice(app, clock):
+    """A pass waiting long for its rate limit loses its claims to recovery; whoever
+    claims them next sends them, and the first pass does not."""
+    queue(app, clock, [(f"+62812000{n:04d}", f"Pengumuman {n}") for n in range(3)])
+    slow, fast = Recorder(), Recorder()
+    first = Dispatcher(app.sessions, {"whatsapp": slow}, clock, policies={"whatsapp": Policy(Rate(1, 2.0))})
+    task = asyncio.create_task(first.dispatch(limit=3))  # claims all three, then only sends
+    await until(lambda: len(slow.sent) == 1)
+
+    clock.set(clock.now() + CLAIM_LEASE + timedelta(seconds=1))
+    first.recover()
+    assert await Dispatcher(app.sessions, {"whatsapp": fast}, clock).dispatch() == 2
+    assert await task == 1
+
+    assert sorted(slow.texts + fast.texts) == ["Pengumuman 0", "Pengumuman 1", "Pengumuman 2"]
+    assert [r.status for r in rows(app)] == ["sent"] * 3
 
 
 def test_whatsapp_bold_becomes_telegram_html():

@@ -13,6 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, func, select
+
+from bot.outbox import IN_FLIGHT
+from db.models import Outbox
+from tests.fakes.server import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 RESIDENT = "whatsapp:+6281234567100"
@@ -23,6 +28,7 @@ class SimProcess:
     """`kampung simulate -` as a child process, fed JSON lines on stdin."""
 
     def __init__(self, database: Path):
+        self.database = database
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "TELEGRAM_", "PUBLIC_BASE_URL"))}
         env.update(DATABASE_URL=f"sqlite:///{database}", LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
@@ -48,10 +54,14 @@ class SimProcess:
         put(None)
 
     def send(self, text: str, expect: int) -> list[dict]:
-        """Send a message as RESIDENT and read the ``expect`` replies it causes."""
+        """Send a message as RESIDENT and read the ``expect`` replies it causes; return
+        once they are recorded as sent too (a reply is printed, then recorded), so the
+        next turn, or a kill, finds this process at rest."""
         self.proc.stdin.write(json.dumps({"from": RESIDENT, "text": text}) + "\n")
         self.proc.stdin.flush()
-        return [self._read() for _ in range(expect)]
+        replies = [self._read() for _ in range(expect)]
+        settled(self.database)
+        return replies
 
     def _read(self) -> dict:
         deadline = time.monotonic() + READ_TIMEOUT
@@ -100,6 +110,19 @@ def processes(tmp_path):
 
 def where(reply: dict) -> tuple[str, str]:
     return reply["flow"], reply["step"]
+
+
+def settled(database: Path) -> None:
+    """Wait until no outbox row is claimed or mid-send (a kill then is a kill at rest;
+    a kill mid-send is tests/test_kill_during_broadcast.py's)."""
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        def busy() -> int:
+            with engine.connect() as conn:
+                return conn.scalar(select(func.count()).select_from(Outbox).where(Outbox.status.in_(IN_FLIGHT)))
+        wait_for(busy, lambda n: n == 0, lambda n: f"{n} outbox rows still in flight", timeout=READ_TIMEOUT)
+    finally:
+        engine.dispose()
 
 
 def test_killed_mid_onboarding_continues_at_the_same_step(processes):

@@ -43,10 +43,10 @@ def test_an_rt_head_does_not_see_another_rts_survey(warga, koordinator, pak_rt, 
     assert "Tutup survei sekarang" not in pak_rt.says("1").choices  # kampung-wide: not theirs to close
     rt05 = next(s.id for s in stored_surveys(app) if s.title == "Survei RT 05")
     with app.engine.connect() as conn:
-        view = SurveyAdminView(conn, info(conn, JOKO), clock.now())
+        view = SurveyAdminView(conn, info(conn, JOKO), clock.now(), app.settings)
         assert view.get(rt05) is None and view.results(rt05) is None and view.pending(rt05) == 0
         assert [s.title for s in view.surveys()] == ["Survei semua"]
-        resident_view = SurveyAdminView(conn, info(conn, SRI), clock.now())
+        resident_view = SurveyAdminView(conn, info(conn, SRI), clock.now(), app.settings)
         assert resident_view.surveys() == [] and resident_view.get(rt05) is None
 
 

@@ -8,9 +8,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 from telegram import Update
-from telegram.error import BadRequest, InvalidToken
+from telegram.error import ChatMigrated, InvalidToken, NetworkError, TimedOut
 
-from bot.channels.telegram_channel import TelegramChannel, update_to_incoming
+from bot.channels.telegram_channel import TelegramChannel, classify, update_to_incoming
+from bot.delivery import Bucket, Failure, Outcome, Rate, SendError
 from bot.messages import Choice, IncomingMessage, Location, Media, OutgoingMessage
 from bot.settings import Settings
 from tests.fakes.telegram_api import CHAT, USER, FakeTelegramAPI, callback_update, message_update
@@ -45,6 +46,7 @@ def api():
     server = FakeTelegramAPI().start()
     yield server
     server.stop()
+    server.assert_no_violations()
 
 
 def make_settings(api: FakeTelegramAPI, **overrides) -> Settings:
@@ -140,6 +142,21 @@ async def test_polling_mode_receives_pushed_update_and_stops(api, inbox):
     assert api.calls("answerCallbackQuery")[0]["callback_query_id"] == "cbq-42"
     # stop() confirmed the fetched updates, so a restart won't get them again.
     assert api.pending_updates() == []
+
+
+async def test_polling_skips_a_mistyped_update_and_goes_on(api, inbox):
+    ch = TelegramChannel(make_settings(api, public_base_url="", telegram_webhook_secret=""), inbox, [])
+    await ch.start()
+    try:
+        api.push_update(message_update(51, text=12345))
+        api.push_update(message_update(52, text="halo"))
+        for _ in range(200):
+            if inbox.messages:
+                break
+            await asyncio.sleep(0.025)
+    finally:
+        await asyncio.wait_for(ch.stop(), timeout=10)
+    assert [m.external_id for m in inbox.messages] == ["telegram:52"]
 
 
 async def test_stop_without_start_is_harmless(api, inbox):
@@ -411,10 +428,6 @@ def test_own_contact_carries_the_phone_and_someone_elses_is_ignored():
                                                "user_id": 777})) is None
 
 
-async def test_send_failure_raises(api, channel):
-    api.fail_next("sendMessage", 400, "Bad Request: chat not found")
-    with pytest.raises(BadRequest):
-        await channel.send(OutgoingMessage(channel="telegram", address="999", text="x"))
 
 
 async def test_wrong_token_is_rejected_by_fake(api, inbox):
@@ -431,3 +444,192 @@ def test_convert_group_command_names_the_sender():
     assert (msg.address, msg.sender_id, msg.text) == ("-1001234", "555", "/hubungkan UMKM RW 05")
     private = convert(message_update(91, text="halo"))
     assert private.sender_id is None
+
+
+# -- send errors, classified for the dispatcher ----------------------------------------
+
+
+@pytest.mark.parametrize(("code", "description", "outcome", "failure"), [
+    (403, "Forbidden: bot was blocked by the user", Outcome.UNREACHABLE, Failure.BLOCKED),
+    (403, "Forbidden: user is deactivated", Outcome.UNREACHABLE, Failure.BLOCKED),
+    (403, "Forbidden: bot was kicked from the supergroup chat", Outcome.UNREACHABLE, Failure.BLOCKED),
+    (400, "Bad Request: chat not found", Outcome.UNREACHABLE, Failure.CHAT_NOT_FOUND),
+    (400, "Bad Request: can't parse entities: Unsupported start tag \"x\"", Outcome.PERMANENT, Failure.REFUSED),
+    (500, "Internal Server Error", Outcome.TRANSIENT, None),
+    (502, "Bad Gateway", Outcome.TRANSIENT, None),
+])
+async def test_send_errors_are_classified(api, channel, code, description, outcome, failure):
+    api.fail_next("sendMessage", code, description)
+    with pytest.raises(SendError) as raised:
+        await channel.send(OutgoingMessage(channel="telegram", address="555", text="x"))
+    error = raised.value
+    assert (error.outcome, error.failure) == (outcome, failure)
+    assert error.code == (None if code >= 500 else str(code))
+    assert error.retry_after is None
+
+
+async def test_flood_control_gives_retry_after_and_ptb_does_not_retry(api, channel):
+    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 220", retry_after=220)
+    with pytest.raises(SendError) as raised:
+        await channel.send(OutgoingMessage(channel="telegram", address="555", text="x"))
+    assert raised.value.outcome is Outcome.RATE_LIMITED
+    assert (raised.value.code, raised.value.retry_after) == ("429", 220.0)
+    # One request only: waiting and retrying are the dispatcher's (no PTB rate limiter).
+    assert len(api.calls("sendMessage")) == 1
+    assert channel.bot.rate_limiter is None
+
+
+async def test_blocked_and_unknown_chats_at_the_fake_are_unreachable(api, channel):
+    api.mark_blocked(555)
+    api.mark_unknown(777)
+    with pytest.raises(SendError) as blocked:
+        await channel.send(OutgoingMessage(channel="telegram", address="555", text="x"))
+    with pytest.raises(SendError) as unknown:
+        await channel.send(OutgoingMessage(channel="telegram", address="777", text="x"))
+    assert (blocked.value.outcome, blocked.value.failure, blocked.value.code) == (
+        Outcome.UNREACHABLE, Failure.BLOCKED, "403")
+    assert (unknown.value.outcome, unknown.value.failure, unknown.value.code) == (
+        Outcome.UNREACHABLE, Failure.CHAT_NOT_FOUND, "400")
+
+
+async def test_unreachable_api_is_transient(api, channel):
+    api.stop()  # connection refused from now on
+    with pytest.raises(SendError) as raised:
+        await channel.send(OutgoingMessage(channel="telegram", address="555", text="x"))
+    assert raised.value.outcome is Outcome.TRANSIENT
+
+
+def test_timeouts_and_migrated_groups_are_classified():
+    assert classify(TimedOut()).outcome is Outcome.TRANSIENT
+    assert classify(NetworkError("Bad Gateway")).outcome is Outcome.TRANSIENT
+    migrated = classify(ChatMigrated(-100999))
+    assert (migrated.outcome, migrated.failure) == (Outcome.UNREACHABLE, Failure.CHAT_NOT_FOUND)
+    assert "-100999" in str(migrated)
+
+
+async def test_missing_attachment_is_permanent(api, channel, tmp_path):
+    out = OutgoingMessage(channel="telegram", address="555", text="x", document_path=str(tmp_path / "gone.pdf"))
+    with pytest.raises(SendError) as raised:
+        await channel.send(out)
+    assert (raised.value.outcome, raised.value.failure) == (Outcome.PERMANENT, Failure.REFUSED)
+    assert api.calls("sendDocument") == []
+
+
+# -- limits the dispatcher keeps --------------------------------------------------------
+
+
+def test_buckets_per_private_chat_and_per_group(api, inbox):
+    ch = TelegramChannel(make_settings(api, telegram_rate_per_second=25.0), inbox, [])
+    private = ch.buckets(OutgoingMessage(channel="telegram", address="555", text="x"))
+    group = ch.buckets(OutgoingMessage(channel="telegram", address="-100123", text="x"))
+    channel_name = ch.buckets(OutgoingMessage(channel="telegram", address="@kampung_rw05", text="x"))
+    overall = Bucket("telegram", Rate(25.0, 1.0))
+    assert private == [overall, Bucket("telegram:chat:555", Rate(1.0, 1.0))]
+    assert group == [overall, Bucket("telegram:group:-100123", Rate(20.0, 60.0))]
+    assert channel_name == [overall, Bucket("telegram:group:@kampung_rw05", Rate(20.0, 60.0))]
+
+
+def test_max_length_is_shorter_for_a_caption(api, inbox):
+    ch = TelegramChannel(make_settings(api), inbox, [])
+    assert ch.max_length(OutgoingMessage(channel="telegram", address="555", text="x")) == 4096
+    assert ch.max_length(OutgoingMessage(channel="telegram", address="555", text="x", media_url="https://x/a.png")) == 1024
+    assert ch.max_length(OutgoingMessage(channel="telegram", address="555", text="x", document_path="/a.pdf")) == 1024
+
+
+async def test_text_too_long_for_a_caption_follows_the_photo(api, channel):
+    text = "Pengumuman kerja bakti. " * 60  # 1,440 characters
+    out = OutgoingMessage(channel="telegram", address="555", text=text, media_url="https://kampung.example.org/m/a.png",
+                          choices=[Choice("ok", "Oke")])
+    mid = await channel.send(out)
+    [photo] = api.delivered("sendPhoto")
+    [message] = api.delivered("sendMessage")
+    assert "caption" not in photo and "reply_markup" not in photo
+    assert message["text"] == text
+    assert message["reply_markup"]["inline_keyboard"] == [[{"text": "Oke", "callback_data": "ok"}]]
+    assert mid.isdigit()
+
+
+async def test_caption_length_is_counted_as_telegram_counts_it(api, channel):
+    """*bold* markers vanish when parsed, an emoji outside the BMP counts twice."""
+    fits = "*" + "a" * 1022 + "*b"  # 1,024 visible characters in 1,026
+    await channel.send(OutgoingMessage(channel="telegram", address="555", text=fits, media_url="https://x.org/a.png"))
+    too_long = "🎉" * 600  # 600 characters, 1,200 UTF-16 units
+    await channel.send(OutgoingMessage(channel="telegram", address="556", text=too_long, media_url="https://x.org/a.png"))
+    first, second = api.delivered("sendPhoto")
+    assert first["caption"] == "<b>" + "a" * 1022 + "</b>b"
+    assert "caption" not in second
+    assert [m["text"] for m in api.delivered("sendMessage")] == [too_long]
+
+
+# -- webhook hardening ----------------------------------------------------------------
+
+
+async def test_webhook_body_over_64kb_is_refused_by_its_length(client, inbox):
+    update = message_update(30, text="x" * 70_000)
+    resp = await post_update(client, update)
+    assert resp.status_code == 413
+    assert inbox.messages == []
+
+
+async def test_webhook_chunked_body_over_64kb_is_refused_while_reading(client, inbox):
+    async def chunks():
+        yield b'{"update_id": 31, "message": {"text": "'
+        for _ in range(100):
+            yield b"x" * 1024
+        yield b'"}}'
+
+    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
+    resp = await client.post("/webhooks/telegram", content=chunks(), headers=headers)
+    assert resp.status_code == 413
+    assert inbox.messages == []
+
+
+async def test_webhook_checks_the_secret_before_reading_the_body(client, inbox):
+    read = []
+
+    async def body():
+        read.append(True)
+        yield json.dumps(message_update(32, text="halo")).encode()
+
+    resp = await client.post("/webhooks/telegram", content=body(), headers={"X-Telegram-Bot-Api-Secret-Token": "nope"})
+    assert resp.status_code == 403
+    assert read == []
+
+
+def _with_message(**fields) -> dict:
+    data = message_update(40, text="halo")
+    data["message"].update(fields)
+    return data
+
+
+@pytest.mark.parametrize("update", [
+    _with_message(date=10**20),
+    _with_message(text=12345),
+    _with_message(text=["halo"]),
+    _with_message(caption=7, text=None),
+    _with_message(chat="555"),
+    _with_message(chat=[CHAT]),
+    _with_message(location={"latitude": "selatan", "longitude": 106.8}),
+    {"update_id": 41, "message": [message_update(41, text="halo")["message"]]},
+    {"update_id": 42, "callback_query": callback_update(42)["callback_query"] | {"data": 5}},
+    {"update_id": -1, "message": message_update(1, text="halo")["message"]},
+    {"update_id": 2**64, "message": message_update(1, text="halo")["message"]},
+    {"update_id": True, "message": message_update(1, text="halo")["message"]},
+], ids=["huge-date", "numeric-text", "text-list", "numeric-caption", "chat-string", "chat-list", "latitude-text",
+        "message-list", "numeric-callback-data", "negative-update-id", "huge-update-id",
+        "boolean-update-id"])
+async def test_webhook_mistyped_update_is_bad_request_not_server_error(client, inbox, update, caplog):
+    resp = await post_update(client, update)
+    assert resp.status_code == 400
+    assert inbox.messages == []
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+async def test_webhook_bad_content_length_is_bad_request(channel, inbox):
+    app = Starlette(routes=channel.routes())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        request = c.build_request("POST", "/webhooks/telegram", content=b"{}",
+                                  headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+        request.headers["Content-Length"] = "lots"
+        resp = await c.send(request)
+    assert resp.status_code == 400

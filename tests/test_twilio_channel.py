@@ -1,7 +1,11 @@
 """TwilioChannel against the real twilio library: real signatures, real REST client."""
 from __future__ import annotations
 
+import asyncio
+import json
 import re
+import socket
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -9,7 +13,8 @@ from starlette.applications import Starlette
 from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 
-from bot.channels.twilio_channel import EMPTY_TWIML, TwilioChannel, render_text
+from bot.channels.twilio_channel import EMPTY_TWIML, TwilioChannel, classify_twilio_error, render_text
+from bot.delivery import Failure, Outcome, Rate, SendError
 from bot.messages import Choice, IncomingMessage, Location, Media, OutgoingMessage
 from bot.settings import Settings
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN
@@ -57,8 +62,11 @@ def queue():
 
 
 @pytest.fixture
-def channel(fake, queue):
-    return TwilioChannel(make_settings(fake.base_url), queue)
+async def channel(fake, queue):
+    channel = TwilioChannel(make_settings(fake.base_url), queue)
+    await channel.start()
+    yield channel
+    await channel.stop()
 
 
 @pytest.fixture
@@ -115,13 +123,13 @@ async def test_whatsapp_text_is_enqueued(http, queue):
 
 
 async def test_sms_sender_without_prefix(http, queue):
-    params = {"MessageSid": "SM2", "From": "+6281234567002", "To": "+15005550006", "Body": "stop"}
+    params = {"MessageSid": "SM" + "2" * 32, "From": "+6281234567002", "To": "+15005550006", "Body": "stop"}
     resp = await post_signed(http, params)
     assert resp.status_code == 200
     [msg] = queue.messages
     assert (msg.channel, msg.address, msg.text) == ("sms", "+6281234567002", "stop")
     assert msg.profile_name is None
-    assert msg.external_id == "twilio:SM2"
+    assert msg.external_id == "twilio:SM" + "2" * 32
 
 
 async def test_media_and_location(http, queue):
@@ -296,30 +304,35 @@ async def test_send_with_document_path_sends_text_only(channel, fake):
     assert req["MediaUrl"] == []
 
 
-async def test_send_raises_on_500(channel, fake):
+async def test_send_500_is_transient(channel, fake):
     fake.fail_next(1, status=500)
-    with pytest.raises(TwilioRestException) as info:
+    with pytest.raises(SendError) as info:
         await channel.send(OutgoingMessage("sms", "+6281234567002", "halo"))
-    assert info.value.status == 500
+    assert info.value.outcome is Outcome.TRANSIENT
+    assert isinstance(info.value.__cause__, TwilioRestException) and info.value.__cause__.status == 500
     # The failure is not sticky: the next send goes through.
     assert (await channel.send(OutgoingMessage("sms", "+6281234567002", "halo"))).startswith("SM")
     assert [r["response_status"] for r in fake.requests] == [500, 201]
 
 
-async def test_send_raises_on_twilio_400(channel, fake):
-    fake.fail_next(1, status=400)
-    with pytest.raises(TwilioRestException) as info:
+async def test_send_invalid_number_is_unreachable(channel, fake):
+    with pytest.raises(SendError) as info:
         await channel.send(OutgoingMessage("whatsapp", "+62", "halo"))
-    assert info.value.status == 400
-    assert info.value.code == 21211
+    assert (info.value.outcome, info.value.failure, info.value.code) == (
+        Outcome.UNREACHABLE, Failure.INVALID_NUMBER, "21211")
+    assert fake.requests[0]["response_status"] == 400
 
 
-async def test_send_with_wrong_credentials_raises_401(fake, queue):
+async def test_send_with_wrong_credentials_is_transient(fake, queue):
     channel = TwilioChannel(make_settings(fake.base_url, twilio_auth_token="wrong"), queue)
-    with pytest.raises(TwilioRestException) as info:
-        await channel.send(OutgoingMessage("sms", "+6281234567002", "halo"))
-    assert info.value.status == 401
-    assert info.value.code == 20003
+    await channel.start()
+    try:
+        with pytest.raises(SendError) as info:
+            await channel.send(OutgoingMessage("sms", "+6281234567002", "halo"))
+    finally:
+        await channel.stop()
+    # A wrong token must not fail the message for good: fixing the setting sends it.
+    assert (info.value.outcome, info.value.code) == (Outcome.TRANSIENT, "20003")
     assert fake.requests == []
 
 
@@ -328,7 +341,9 @@ async def test_base_url_redirect_survives_edge_env(fake, queue, monkeypatch):
     monkeypatch.setenv("TWILIO_EDGE", "singapore")
     monkeypatch.setenv("TWILIO_REGION", "sg1")
     channel = TwilioChannel(make_settings(fake.base_url), queue)
+    await channel.start()
     await channel.send(OutgoingMessage("sms", "+6281234567002", "halo"))
+    await channel.stop()
     assert len(fake.requests) == 1
 
 
@@ -338,8 +353,154 @@ async def test_send_unknown_channel_raises(channel, fake):
     assert fake.requests == []
 
 
-async def test_send_sms_without_sms_sender_raises(fake, queue):
+async def test_send_sms_without_sms_sender_is_refused(fake, queue):
     channel = TwilioChannel(make_settings(fake.base_url, twilio_sms_from=""), queue)
-    with pytest.raises(ValueError):
+    with pytest.raises(SendError) as info:
         await channel.send(OutgoingMessage("sms", "+6281234567002", "halo"))
+    assert info.value.outcome is Outcome.PERMANENT
     assert fake.requests == []
+
+
+# -- status callbacks, senders, templates, limits -------------------------------
+
+SERVICE = "MG" + "ab" * 16
+CONTENT = "HX" + "cd" * 16
+
+
+class NoReceipts:
+    """Stands in for StatusReceipts where only the callback URL matters."""
+
+    def callback_url(self, outbox_id: int) -> str:
+        return f"{PUBLIC}/webhooks/twilio/status?o={outbox_id}"
+
+    def route(self, signed_form):
+        raise AssertionError("not served in these tests")
+
+
+async def started(channel: TwilioChannel) -> TwilioChannel:
+    await channel.start()
+    return channel
+
+
+async def test_send_asks_for_a_status_callback_naming_the_outbox_row(fake, queue):
+    channel = await started(TwilioChannel(make_settings(fake.base_url), queue, receipts=NoReceipts()))
+    await channel.send(OutgoingMessage("whatsapp", "+6281234567001", "halo", outbox_id=42))
+    await channel.send(OutgoingMessage("whatsapp", "+6281234567001", "tanpa baris"))
+    await channel.stop()
+    first, second = fake.requests
+    assert first["StatusCallback"] == "https://kampung.example.org/webhooks/twilio/status?o=42"
+    assert "StatusCallback" not in second
+
+
+async def test_without_receipts_no_callback_is_asked_for(channel, fake):
+    await channel.send(OutgoingMessage("whatsapp", "+6281234567001", "halo", outbox_id=42))
+    assert "StatusCallback" not in fake.requests[0]
+
+
+async def test_messaging_service_replaces_from(fake, queue):
+    channel = await started(TwilioChannel(make_settings(fake.base_url, twilio_messaging_service_sid=SERVICE), queue))
+    await channel.send(OutgoingMessage("whatsapp", "+6281234567001", "halo"))
+    await channel.send(OutgoingMessage("sms", "+6281234567002", "halo"))
+    await channel.stop()
+    wa, sms = fake.requests
+    assert (wa["MessagingServiceSid"], wa["To"]) == (SERVICE, "whatsapp:+6281234567001")
+    assert (sms["MessagingServiceSid"], sms["To"]) == (SERVICE, "+6281234567002")
+    assert "From" not in wa and "From" not in sms
+
+
+async def test_template_goes_with_content_sid_and_variables_and_no_body(channel, fake):
+    out = OutgoingMessage("whatsapp", "+6281234567001", "Pengumuman: kerja bakti Minggu", kind="announcement",
+                          content_sid=CONTENT, content_variables={"1": "Kampung Melati", "2": "kerja bakti Minggu"})
+    assert (await channel.send(out)).startswith("SM")
+    [req] = fake.requests
+    assert req["ContentSid"] == CONTENT
+    assert json.loads(req["ContentVariables"]) == {"1": "Kampung Melati", "2": "kerja bakti Minggu"}
+    assert "Body" not in req
+    assert req["response_status"] == 201
+
+
+def test_buckets_one_per_sender_and_channel(queue):
+    channel = TwilioChannel(make_settings(twilio_whatsapp_rate_per_second=80, twilio_sms_rate_per_second=1), queue)
+    [wa] = channel.buckets(OutgoingMessage("whatsapp", "+6281234567001", "x"))
+    [sms] = channel.buckets(OutgoingMessage("sms", "+6281234567002", "x"))
+    assert (wa.key, wa.rate) == ("twilio:whatsapp:whatsapp:+14155238886", Rate(80))
+    assert (sms.key, sms.rate) == ("twilio:sms:+15005550006", Rate(1))
+    assert channel.buckets(OutgoingMessage("whatsapp", "+6281234567009", "y")) == [wa]
+
+    service = TwilioChannel(make_settings(twilio_messaging_service_sid=SERVICE), queue)
+    assert service.buckets(OutgoingMessage("whatsapp", "+6281234567001", "x"))[0].key == f"twilio:whatsapp:{SERVICE}"
+
+
+def test_max_length_is_twilios_body_limit_less_the_choices(queue):
+    channel = TwilioChannel(make_settings(), queue)
+    assert channel.max_length(OutgoingMessage("whatsapp", "+6281234567001", "x")) == 1600
+    assert channel.max_length(OutgoingMessage("sms", "+6281234567002", "x")) == 1600
+    out = OutgoingMessage("whatsapp", "+6281234567001", "", choices=[Choice("yes", "Ya"), Choice("no", "Tidak")])
+    limit = channel.max_length(out)
+    assert len(render_text(replace(out, text="x" * limit))) == 1600
+
+
+async def test_429_is_rate_limited_with_retry_after_from_the_header(channel, fake):
+    fake.fail_next(1, status=429, code=20429, message="Too Many Requests", retry_after=7)
+    with pytest.raises(SendError) as info:
+        await channel.send(OutgoingMessage("whatsapp", "+6281234567001", "halo"))
+    assert (info.value.outcome, info.value.code, info.value.retry_after) == (Outcome.RATE_LIMITED, "20429", 7.0)
+
+
+async def test_fake_rate_limit_answers_20429_and_counts(channel, fake):
+    fake.rates["whatsapp"] = 2
+    outcomes = []
+    for _ in range(3):
+        try:
+            await channel.send(OutgoingMessage("whatsapp", "+6281234567001", "halo"))
+            outcomes.append("sent")
+        except SendError as exc:
+            outcomes.append((exc.outcome, exc.retry_after))
+    assert outcomes == ["sent", "sent", (Outcome.RATE_LIMITED, 1.0)]
+    assert fake.rate_limited == 1
+
+
+async def test_unreachable_api_is_transient(queue):
+    channel = await started(TwilioChannel(make_settings(f"http://127.0.0.1:{_closed_port()}"), queue))
+    with pytest.raises(SendError) as info:
+        await channel.send(OutgoingMessage("sms", "+6281234567002", "halo"))
+    await channel.stop()
+    assert info.value.outcome is Outcome.TRANSIENT
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("code, status, outcome, failure", [
+    (21211, 400, Outcome.UNREACHABLE, Failure.INVALID_NUMBER),
+    (21614, 400, Outcome.UNREACHABLE, Failure.INVALID_NUMBER),
+    (21610, 400, Outcome.OPTED_OUT, Failure.UNSUBSCRIBED),
+    (63003, None, Outcome.NOT_ON_CHANNEL, Failure.NOT_ON_WHATSAPP),
+    (63024, 400, Outcome.NOT_ON_CHANNEL, Failure.NOT_ON_WHATSAPP),
+    (63016, None, Outcome.OUTSIDE_WINDOW, Failure.OUTSIDE_WINDOW),
+    (20429, 429, Outcome.RATE_LIMITED, None),
+    (None, 429, Outcome.RATE_LIMITED, None),
+    (20500, 500, Outcome.TRANSIENT, None),
+    (None, 503, Outcome.TRANSIENT, None),
+    (None, None, Outcome.TRANSIENT, None),
+    (21602, 400, Outcome.PERMANENT, Failure.REFUSED),
+    (30007, None, Outcome.PERMANENT, Failure.REFUSED),
+])
+def test_classify_twilio_error(code, status, outcome, failure):
+    error = classify_twilio_error(code, status)
+    assert (error.outcome, error.failure) == (outcome, failure)
+    if outcome is Outcome.RATE_LIMITED:
+        assert error.retry_after == 1.0
+
+
+async def test_hundreds_of_sends_are_in_flight_at_once(channel, fake):
+    # SMS: the fake does not rate-limit it, so only the client can hold sends back.
+    fake.delay = 0.3
+    outs = [OutgoingMessage("sms", f"+62812345{n:05d}", f"pesan {n}") for n in range(300)]
+    sids = await asyncio.gather(*(channel.send(out) for out in outs))
+    assert len(set(sids)) == 300
+    assert sorted(r["To"] for r in fake.requests) == sorted(out.address for out in outs)
+    assert fake.max_in_flight >= 200

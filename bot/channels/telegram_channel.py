@@ -13,6 +13,7 @@ import html
 import json
 import logging
 import re
+import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -29,9 +30,17 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.delivery import Bucket, Failure, Outcome, Rate, SendError
 from bot.messages import SHARE_PHONE, IncomingMessage, Location, Media, OutgoingMessage
 from bot.phones import normalize_phone
 from bot.settings import Settings
@@ -50,7 +59,13 @@ _COMMAND_MENTION = re.compile(r"^(/\w+)@\w+")
 
 Enqueue = Callable[[IncomingMessage], Awaitable[bool]]
 
-
+# Telegram's limits on one message, counted in UTF-16 code units of the visible text.
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+# An update is a few KB at most; anything bigger is not from Telegram.
+MAX_WEBHOOK_BODY = 64 * 1024
+# update_id is a signed 64-bit integer on Telegram's side (and it becomes the inbox's external_id).
+_MAX_UPDATE_ID = 2**63
 
 _BOLD = re.compile(r"\*([^*\n]+)\*")
 
@@ -58,6 +73,13 @@ _BOLD = re.compile(r"\*([^*\n]+)\*")
 def to_html(text: str) -> str:
     """Catalogue texts use WhatsApp's *bold*; Telegram gets the same as escaped HTML."""
     return _BOLD.sub(r"<b>\1</b>", html.escape(text, quote=False))
+
+
+def visible_length(text: str) -> int:
+    """Length as Telegram counts it against its limits: the text after its markup is
+    parsed, in UTF-16 code units (an emoji outside the BMP counts twice)."""
+    return len(_BOLD.sub(r"\1", text).encode("utf-16-le")) // 2
+
 
 def _strip_command_mention(text: str) -> str:
     return _COMMAND_MENTION.sub(r"\1", text, count=1)
@@ -121,7 +143,7 @@ def update_to_incoming(update: Update) -> IncomingMessage | None:
     if query is not None:
         if not query.data:
             return None
-        return IncomingMessage(text="", choice_id=query.data, **base)
+        return IncomingMessage(text="", choice_id=_string(query.data), **base)
 
     message = update.message
     if message is None:
@@ -133,15 +155,15 @@ def update_to_incoming(update: Update) -> IncomingMessage | None:
         # Only the sender's own number (the contact button) joins their account; a
         # forwarded contact card of someone else is not theirs to link.
         own = user is not None and contact.user_id == user.id and base["sender_id"] is None
-        phone = _phone(contact.phone_number) if own else None
+        phone = _phone(_string(contact.phone_number)) if own else None
         return IncomingMessage(contact_phone=phone, **base) if phone else None
 
-    text = message.text or message.caption or ""
+    text = _string(message.text or message.caption or "")
     if message.text:
         text = _strip_command_mention(text)
     media = _message_media(message)
     location = (
-        Location(lat=message.location.latitude, lon=message.location.longitude)
+        Location(lat=_number(message.location.latitude), lon=_number(message.location.longitude))
         if message.location
         else None
     )
@@ -149,6 +171,19 @@ def update_to_incoming(update: Update) -> IncomingMessage | None:
         # Service messages (members joined, pinned, ...) and unsupported content.
         return None
     return IncomingMessage(text=text, media=media, location=location, **base)
+
+
+def _string(value) -> str:
+    """PTB's de_json does not check types; a number where Telegram sends text is no update."""
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _number(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    return float(value)
 
 
 # Files sent as a photo (shown in the chat) rather than as a document to download.
@@ -183,6 +218,67 @@ def _chat_id(address: str) -> int | str:
         return int(address)
     except ValueError:
         return address
+
+
+def _bad_request(error: str) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": error}, status_code=400)
+
+
+async def _read_capped(request: Request, limit: int) -> bytes | Response:
+    """The body, or a 413/400 answer: a declared or actual size over ``limit`` stops the
+    read there (a chunked body has no Content-Length to trust)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            return _bad_request("bad content-length")
+        if int(declared) > limit:
+            return JSONResponse({"ok": False, "error": "too large"}, status_code=413)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return JSONResponse({"ok": False, "error": "too large"}, status_code=413)
+    return bytes(body)
+
+
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    """PTB 22 gives an int or a timedelta depending on PTB_TIMEDELTA (and warns about the int)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
+
+
+def classify(exc: TelegramError) -> SendError:
+    """Telegram's answer as the dispatcher's outcome.
+
+    403 is always about the recipient (blocked the bot, deactivated, kicked from the group);
+    of the 400s only "chat not found" is. Everything else PTB raises is a network problem
+    or Telegram's own (5xx): worth another try later.
+    """
+    detail = exc.message
+    if isinstance(exc, RetryAfter):
+        return SendError(Outcome.RATE_LIMITED, detail, code=429, retry_after=_retry_after_seconds(exc))
+    if isinstance(exc, Forbidden):
+        return SendError(Outcome.UNREACHABLE, detail, code=403, failure=Failure.BLOCKED)
+    if isinstance(exc, ChatMigrated):
+        # A group became a supergroup; its old id is dead. The new id arrives with the group's next message.
+        return SendError(Outcome.UNREACHABLE, f"{detail} (new chat id {exc.new_chat_id})", code=400,
+                         failure=Failure.CHAT_NOT_FOUND)
+    if isinstance(exc, BadRequest):
+        if "chat not found" in detail.lower():
+            return SendError(Outcome.UNREACHABLE, detail, code=400, failure=Failure.CHAT_NOT_FOUND)
+        return SendError(Outcome.PERMANENT, detail, code=400, failure=Failure.REFUSED)
+    if isinstance(exc, InvalidToken):
+        # The bot's own configuration, not the message: keep it for when the token is fixed.
+        return SendError(Outcome.TRANSIENT, detail, code=401)
+    # TimedOut, NetworkError (including Telegram's 5xx) and anything PTB adds later.
+    return SendError(Outcome.TRANSIENT, detail)
+
+
+def _is_group(chat_id: int | str) -> bool:
+    """Negative ids are groups and channels; ``@name`` addresses a public group or channel."""
+    return isinstance(chat_id, str) or chat_id < 0
 
 
 class TelegramChannel:
@@ -276,25 +372,36 @@ class TelegramChannel:
         return [Route(WEBHOOK_PATH, self._webhook, methods=["POST"])]
 
     async def _webhook(self, request: Request) -> Response:
-        """Authenticate, parse, enqueue, answer. Processing happens elsewhere."""
+        """Authenticate, parse, enqueue, answer. Processing happens elsewhere.
+
+        The secret is checked before the body is read and the body is capped, so an
+        unauthenticated or oversized request costs next to nothing; an update that PTB
+        or update_to_incoming cannot make sense of is a 400, never a 500.
+        """
         expected = self.settings.telegram_webhook_secret
         given = request.headers.get(SECRET_HEADER, "")
         if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
             log.warning("telegram webhook rejected: bad secret token")
             return JSONResponse({"ok": False}, status_code=403)
+        body = await _read_capped(request, MAX_WEBHOOK_BODY)
+        if isinstance(body, Response):
+            return body
         try:
-            data = json.loads(await request.body())
+            data = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            return JSONResponse({"ok": False, "error": "invalid json"}, status_code=400)
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-            return JSONResponse({"ok": False, "error": "not an update"}, status_code=400)
+            return _bad_request("invalid json")
+        update_id = data.get("update_id") if isinstance(data, dict) else None
+        if type(update_id) is not int or not 0 <= update_id < _MAX_UPDATE_ID:
+            return _bad_request("not an update")
         try:
             update = Update.de_json(data, self.bot)
-        except (TypeError, ValueError, KeyError, AttributeError):
-            log.warning("telegram webhook: unparseable update %s", data.get("update_id"))
-            return JSONResponse({"ok": False, "error": "not an update"}, status_code=400)
+            msg = update_to_incoming(update)
+        except Exception as exc:  # de_json trusts its input: any mistyped field lands here
+            log.warning("telegram webhook: update %s not understood (%s: %.200s)",
+                        update_id, type(exc).__name__, exc)
+            return _bad_request("not an update")
 
-        await self._enqueue_update(update)
+        await self._enqueue_incoming(update, msg)
         background = None
         if update.callback_query is not None:
             # After the response is sent: stops the button's spinner without delaying Telegram.
@@ -304,12 +411,16 @@ class TelegramChannel:
     async def _on_polled_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not isinstance(update, Update):
             return
-        await self._enqueue_update(update)
+        try:
+            msg = update_to_incoming(update)
+        except Exception as exc:  # as in _webhook: a mistyped update must not stop polling
+            log.warning("telegram update %s not understood (%s: %.200s)", update.update_id, type(exc).__name__, exc)
+            return
+        await self._enqueue_incoming(update, msg)
         if update.callback_query is not None:
             await self._answer_callback(update.callback_query.id)
 
-    async def _enqueue_update(self, update: Update) -> None:
-        msg = update_to_incoming(update)
+    async def _enqueue_incoming(self, update: Update, msg: IncomingMessage | None) -> None:
         if msg is None:
             log.debug("telegram update %s ignored", update.update_id)
             return
@@ -330,35 +441,62 @@ class TelegramChannel:
         file = await self.bot.get_file(ref.removeprefix(FILE_PREFIX))
         return bytes(await file.download_as_bytearray())
 
+    def buckets(self, out: OutgoingMessage) -> list[Bucket]:
+        """Telegram's limits a send to ``out.address`` counts against: the bot's overall
+        rate, and one per private chat or per group."""
+        settings = self.settings
+        chat_id = _chat_id(out.address)
+        if _is_group(chat_id):
+            chat = Bucket(f"telegram:group:{out.address}", Rate(settings.telegram_group_rate_per_minute, 60.0))
+        else:
+            chat = Bucket(f"telegram:chat:{out.address}", Rate(settings.telegram_chat_rate_per_second))
+        return [Bucket("telegram", Rate(settings.telegram_rate_per_second)), chat]
+
+    def max_length(self, out: OutgoingMessage) -> int:
+        """The most text one message may carry: a photo's or document's caption is shorter."""
+        return CAPTION_LIMIT if out.media_url or out.document_path else TEXT_LIMIT
+
     async def send(self, out: OutgoingMessage) -> str:
-        """Send one message; returns Telegram's message_id. Errors propagate for the outbox to retry."""
+        """Send one message; returns Telegram's message_id, or raises a classified SendError.
+
+        PTB does not retry on its own here (no rate limiter is configured): the dispatcher
+        decides about every retry and every wait.
+        """
+        try:
+            return await self._send(out)
+        except TelegramError as exc:
+            raise classify(exc) from exc
+        except OSError as exc:
+            # The stored file to attach is gone or unreadable: another try won't find it either.
+            raise SendError(Outcome.PERMANENT, f"attachment: {exc}", failure=Failure.REFUSED) from exc
+
+    async def _send(self, out: OutgoingMessage) -> str:
         chat_id = _chat_id(out.address)
         markup = _markup(out.choices)
+        if not (out.media_url or out.document_path):
+            sent = await self._send_text(chat_id, out.text, markup)
+            return str(sent.message_id)
+        # A text too long for a caption follows the file as its own message, buttons and all.
+        fits = visible_length(out.text) <= CAPTION_LIMIT
+        caption = (to_html(out.text) or None) if fits else None
+        file_markup = markup if fits else None
         if out.media_url:
-            sent = await self.bot.send_photo(
-                chat_id=chat_id, photo=out.media_url, caption=to_html(out.text) or None,
-                reply_markup=markup, parse_mode=ParseMode.HTML,
-            )
-        elif out.document_path and Path(out.document_path).suffix.lower() in PHOTO_SUFFIXES:
-            path = Path(out.document_path)
-            with path.open("rb") as fh:
-                sent = await self.bot.send_photo(
-                    chat_id=chat_id, photo=fh, caption=to_html(out.text) or None,
-                    reply_markup=markup, parse_mode=ParseMode.HTML,
-                )
-        elif out.document_path:
-            path = Path(out.document_path)
-            with path.open("rb") as fh:
-                sent = await self.bot.send_document(
-                    chat_id=chat_id,
-                    document=fh,
-                    filename=path.name,
-                    caption=to_html(out.text) or None,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                )
+            sent = await self.bot.send_photo(chat_id=chat_id, photo=out.media_url, caption=caption,
+                                             reply_markup=file_markup, parse_mode=ParseMode.HTML)
         else:
-            sent = await self.bot.send_message(
-                chat_id=chat_id, text=to_html(out.text), reply_markup=markup, parse_mode=ParseMode.HTML
-            )
+            path = Path(out.document_path)
+            with path.open("rb") as fh:
+                if path.suffix.lower() in PHOTO_SUFFIXES:
+                    sent = await self.bot.send_photo(chat_id=chat_id, photo=fh, caption=caption,
+                                                     reply_markup=file_markup, parse_mode=ParseMode.HTML)
+                else:
+                    sent = await self.bot.send_document(chat_id=chat_id, document=fh, filename=path.name,
+                                                        caption=caption, reply_markup=file_markup,
+                                                        parse_mode=ParseMode.HTML)
+        if not fits:
+            sent = await self._send_text(chat_id, out.text, markup)
         return str(sent.message_id)
+
+    async def _send_text(self, chat_id: int | str, text: str, markup):
+        return await self.bot.send_message(chat_id=chat_id, text=to_html(text), reply_markup=markup,
+                                           parse_mode=ParseMode.HTML)

@@ -6,6 +6,8 @@ socket, so the tests exercise their actual request building and error handling.
 from __future__ import annotations
 
 import asyncio
+import base64
+import secrets
 import socket
 import threading
 import time
@@ -103,6 +105,18 @@ class FakeService:
     @property
     def base_url(self) -> str:
         return self._server.base_url
+
+
+def basic_auth_matches(request, user: str, password: str) -> bool:
+    """Whether a request carries HTTP basic credentials `user`:`password` (Twilio's auth)."""
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        given_user, _, given_password = base64.b64decode(encoded).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return secrets.compare_digest(given_user, user) and secrets.compare_digest(given_password, password)
 
 
 def _settled(found, done, describe, deadline: float) -> bool:

@@ -1,25 +1,47 @@
-"""A small fake Telegram Bot API server for tests.
+"""A fake Telegram Bot API server for tests that behaves like the real one.
 
 The real python-telegram-bot client talks to it over HTTP, so tests cover PTB's
 actual request encoding (JSON, url-encoded form, multipart uploads) and response
 parsing. Only the methods Kampung Bot uses are implemented; everything called is
 recorded for assertions.
 
+Like Telegram it refuses what Telegram refuses:
+- every request is checked against the published Bot API (tests.fakes.telegram_contract);
+  a violation is answered 400 *and* kept in ``violations``, which the test's fixture
+  asserts empty (``assert_no_violations``): a request the real API would refuse fails the test;
+- flood control, with 429 ``retry_after`` answers counted in ``throttled``: at most
+  ``rate_per_second`` (30) sends a second overall, with a burst of ``global_burst`` (35)
+  to absorb network jitter; 1 a second to one private chat with a burst of
+  ``chat_burst`` (5), as Telegram tolerates a short burst; and at most 20 in any
+  60 seconds to one group or channel. A refused send uses up no allowance;
+- chats marked blocked (403) or unknown (400 "chat not found"), captions over 1,024 and
+  texts over 4,096 characters as Telegram counts them (after HTML parsing, in UTF-16 units).
+
+``delay=(0.1, 0.2)`` answers each call after a random 100-200 ms, without holding up
+other requests, like a distant server.
+
 Usage::
 
     api = FakeTelegramAPI(token="123:ABC").start()
     settings = Settings(telegram_bot_token=api.token, telegram_api_base_url=api.base_url)
     ...
-    api.calls("sendMessage")  # -> [{"chat_id": 42, "text": "...", ...}]
+    api.calls("sendMessage")  # -> [{"chat_id": 42, "text": "...", ...}], every attempt
+    api.delivered("sendMessage")  # -> the same, only those Telegram accepted
     api.stop()
+    api.assert_no_violations()
 """
 from __future__ import annotations
 
 import asyncio
+import collections
 import email.parser
 import email.policy
+import html
 import itertools
 import json
+import math
+import random
+import re
 import threading
 import time
 from typing import Any
@@ -31,6 +53,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.server import FakeService, await_for, wait_for
+from tests.fakes.telegram_contract import Upload, check_request
 
 DEFAULT_TOKEN = "123456:TEST-token"
 BOT_USER = {
@@ -43,23 +66,18 @@ BOT_USER = {
     "supports_inline_queries": False,
 }
 
-# Form fields PTB JSON-encodes (lists/dicts); everything else in a form is a plain string.
-_JSON_FIELDS = {
-    "reply_markup",
-    "commands",
-    "allowed_updates",
-    "scope",
-    "entities",
-    "caption_entities",
-    "link_preview_options",
-    "reply_parameters",
-    "media",
-}
-_INT_FIELDS = {"chat_id", "offset", "limit", "timeout", "message_id", "max_connections", "cache_time"}
-_BOOL_FIELDS = {"drop_pending_updates", "show_alert", "disable_notification"}
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+GROUP_WINDOW = 60.0
+BLOCKED = "Forbidden: bot was blocked by the user"
+# Telegram's HTML parse mode: these tags, and &lt; &gt; &amp; &quot; or numeric entities.
+_HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
+              "tg-emoji", "code", "pre", "blockquote"}
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z-]*)(?:\s[^<>]*)?>")
+_BAD_AMPERSAND = re.compile(r"&(?!(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)")
 
 
-class UploadedFile:
+class UploadedFile(Upload):
     """One multipart file part, as received."""
 
     def __init__(self, filename: str | None, content_type: str, content: bytes):
@@ -71,17 +89,13 @@ class UploadedFile:
         return f"UploadedFile({self.filename!r}, {self.content_type!r}, {len(self.content)} bytes)"
 
 
-def _coerce(name: str, value: str) -> Any:
-    if name in _JSON_FIELDS:
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    if name in _INT_FIELDS and value.lstrip("-").isdigit():
-        return int(value)
-    if name in _BOOL_FIELDS and value in ("true", "false"):
-        return value == "true"
-    return value
+class Refused(Exception):
+    """An error answer, raised from a method handler."""
+
+    def __init__(self, code: int, description: str):
+        super().__init__(description)
+        self.code = code
+        self.description = description
 
 
 def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
@@ -98,45 +112,132 @@ def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
         if filename is not None:
             params[name] = UploadedFile(filename, part.get_content_type(), payload)
         else:
-            params[name] = _coerce(name, payload.decode("utf-8"))
+            params[name] = payload.decode("utf-8")
     return params
 
 
-async def _read_params(request: Request) -> dict[str, Any]:
-    params: dict[str, Any] = {k: _coerce(k, v) for k, v in request.query_params.items()}
+async def _read_params(request: Request) -> tuple[dict[str, Any], bool]:
+    """(raw params, whether they came as form fields) of one call."""
+    params: dict[str, Any] = dict(request.query_params)
     body = await request.body()
     if not body:
-        return params
+        return params, True
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("application/json"):
         data = json.loads(body)
-        if isinstance(data, dict):
-            params.update(data)
-    elif content_type.startswith("multipart/form-data"):
+        if not isinstance(data, dict):
+            raise ValueError("a JSON body must be an object")
+        if params:
+            raise ValueError("parameters both in the query and in a JSON body")
+        return data, False
+    if content_type.startswith("multipart/form-data"):
         params.update(_parse_multipart(content_type, body))
     else:
-        params.update({k: _coerce(k, v) for k, v in parse_qsl(body.decode("utf-8"), keep_blank_values=True)})
-    return params
+        params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True))
+    return params, True
 
 
-def _error(code: int, description: str) -> JSONResponse:
-    return JSONResponse({"ok": False, "error_code": code, "description": description}, status_code=code)
+def _error(code: int, description: str, retry_after: int | None = None) -> JSONResponse:
+    data: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if retry_after is not None:
+        data["parameters"] = {"retry_after": retry_after}
+    return JSONResponse(data, status_code=code)
+
+
+def visible_length(text: str, parse_mode: str | None) -> int:
+    """How long Telegram finds ``text``: after parsing the markup, in UTF-16 code units."""
+    if (parse_mode or "").upper() == "HTML":
+        for _closing, tag in _TAG.findall(text):
+            if tag.lower() not in _HTML_TAGS:
+                raise Refused(400, f"Bad Request: can't parse entities: Unsupported start tag \"{tag}\"")
+        text = _TAG.sub("", text)
+        if "<" in text or ">" in text or _BAD_AMPERSAND.search(text):
+            raise Refused(400, "Bad Request: can't parse entities: unescaped <, > or &")
+        text = html.unescape(text)
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _is_group(chat_id: Any) -> bool:
+    return isinstance(chat_id, str) or (isinstance(chat_id, int) and chat_id < 0)
+
+
+class _TokenBucket:
+    """``rate`` a second, at most ``burst`` at once."""
+
+    def __init__(self, rate: float, burst: float, now: float):
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.stamp = now
+
+    def wait(self, now: float) -> float:
+        """Seconds until one send is allowed (0: now)."""
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def take(self) -> None:
+        self.tokens -= 1
+
+
+class _Window:
+    """At most ``count`` sends in any ``seconds``."""
+
+    def __init__(self, count: int, seconds: float):
+        self.count = count
+        self.seconds = seconds
+        self.sent: collections.deque[float] = collections.deque()
+
+    def wait(self, now: float) -> float:
+        while self.sent and self.sent[0] <= now - self.seconds:
+            self.sent.popleft()
+        return 0.0 if len(self.sent) < self.count else self.sent[0] + self.seconds - now
+
+    def take(self, now: float) -> None:
+        self.sent.append(now)
 
 
 class FakeTelegramAPI(FakeService):
     """Fake Bot API on ``base_url``; configure PTB with ``telegram_api_base_url=base_url``."""
 
-    def __init__(self, token: str = DEFAULT_TOKEN, max_poll_hold: float = 1.0):
+    def __init__(
+        self,
+        token: str = DEFAULT_TOKEN,
+        max_poll_hold: float = 1.0,
+        *,
+        delay: tuple[float, float] | None = None,
+        limits: bool = True,
+        rate_per_second: float = 30.0,
+        global_burst: float = 35.0,
+        chat_rate_per_second: float = 1.0,
+        chat_burst: float = 5.0,
+        group_per_minute: int = 20,
+    ):
         self.token = token
         # Long polling is honoured only briefly so tests and shutdown stay fast.
         self.max_poll_hold = max_poll_hold
+        self.delay = delay
+        self.limits = limits
+        self._chat_rate = (chat_rate_per_second, chat_burst)
+        self._group_per_minute = group_per_minute
         self._lock = threading.Lock()
-        self._calls: list[tuple[str, dict[str, Any]]] = []
+        self._calls: list[tuple[str, dict[str, Any], bool]] = []
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1000)
         self._message_ids = itertools.count(1)
         self._files: dict[str, tuple[str, bytes]] = {}
-        self._failures: dict[str, list[tuple[int, str]]] = {}
+        self._failures: dict[str, list[tuple[int, str, int | None]]] = {}
+        self._global = _TokenBucket(rate_per_second, global_burst, time.monotonic())
+        self._chats: dict[Any, _TokenBucket] = {}
+        self._groups: dict[Any, _Window] = {}
+        self._blocked: dict[Any, str] = {}
+        self._unknown: set[Any] = set()
+        self.violations: list[str] = []
+        # The most calls being answered at one moment (the delay holds none of them up).
+        self.max_in_flight = 0
+        self._in_flight = 0
+        # 429s answered, by the limit that was hit: "global", "chat", "group".
+        self.throttled: collections.Counter[str] = collections.Counter()
         self.webhook: dict[str, Any] = {"url": ""}
         self.commands: list[dict[str, Any]] = []
         self._closing = False
@@ -155,19 +256,54 @@ class FakeTelegramAPI(FakeService):
     # -- test helpers ----------------------------------------------------------
 
     def calls(self, method: str | None = None) -> list[Any]:
-        """Params of every call to ``method`` (or (method, params) of all calls), oldest first."""
+        """Params of every call to ``method`` (or (method, params) of all calls), oldest first,
+        whatever the answer."""
         with self._lock:
             if method is None:
-                return [(m, dict(p)) for m, p in self._calls]
-            return [dict(p) for m, p in self._calls if m == method]
+                return [(m, dict(p)) for m, p, _ in self._calls]
+            return [dict(p) for m, p, _ in self._calls if m == method]
+
+    def delivered(self, method: str | None = None) -> list[Any]:
+        """Like ``calls``, only the calls Telegram answered with success."""
+        with self._lock:
+            if method is None:
+                return [(m, dict(p)) for m, p, ok in self._calls if ok]
+            return [dict(p) for m, p, ok in self._calls if ok and m == method]
 
     def methods(self) -> list[str]:
         with self._lock:
-            return [m for m, _ in self._calls]
+            return [m for m, _, _ in self._calls]
 
     def clear_calls(self) -> None:
         with self._lock:
             self._calls.clear()
+
+    @property
+    def rate_limited(self) -> int:
+        """How many 429s were answered."""
+        with self._lock:
+            return sum(self.throttled.values())
+
+    def take_violations(self) -> list[str]:
+        """The contract violations so far, forgotten (for tests that provoke them)."""
+        with self._lock:
+            found, self.violations = self.violations, []
+        return found
+
+    def assert_no_violations(self) -> None:
+        """Fail when any request broke the Bot API contract; fixtures call it at teardown."""
+        found = self.take_violations()
+        assert not found, "requests the real Bot API would refuse:\n" + "\n".join(found)
+
+    def mark_blocked(self, chat_id: int | str, description: str = BLOCKED) -> None:
+        """Sends to ``chat_id`` answer 403 from now on (blocked, deactivated, kicked)."""
+        with self._lock:
+            self._blocked[chat_id] = description
+
+    def mark_unknown(self, chat_id: int | str) -> None:
+        """Sends to ``chat_id`` answer 400 "chat not found" from now on."""
+        with self._lock:
+            self._unknown.add(chat_id)
 
     def push_update(self, update: dict[str, Any]) -> dict[str, Any]:
         """Queue an update for getUpdates; assigns ``update_id`` when missing."""
@@ -189,10 +325,12 @@ class FakeTelegramAPI(FakeService):
             self._files[file_id] = (path, content)
         return path
 
-    def fail_next(self, method: str, error_code: int = 400, description: str = "Bad Request: test failure") -> None:
-        """Make the next call to ``method`` return an error like Telegram does."""
+    def fail_next(self, method: str, error_code: int = 400, description: str = "Bad Request: test failure",
+                  retry_after: int | None = None) -> None:
+        """Make the next call to ``method`` return an error like Telegram does; ``retry_after``
+        adds the flood-control parameter (with ``error_code`` 429)."""
         with self._lock:
-            self._failures.setdefault(method, []).append((error_code, description))
+            self._failures.setdefault(method, []).append((error_code, description, retry_after))
 
     def _expect_calls(self, method: str, count: int) -> dict[str, Any]:
         return {
@@ -216,21 +354,85 @@ class FakeTelegramAPI(FakeService):
             return _error(401, "Unauthorized")
         method = request.path_params["method"]
         try:
-            params = await _read_params(request)
-        except (ValueError, UnicodeDecodeError):
+            raw, form = await _read_params(request)
+        except (ValueError, UnicodeDecodeError) as exc:
+            with self._lock:
+                self.violations.append(f"{method}: unreadable request ({exc})")
             return _error(400, "Bad Request: can't parse parameters")
+        params, problems = check_request(method, raw, form=form)
         with self._lock:
-            self._calls.append((method, params))
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            response = self._answer(method, params, problems)
+            if isinstance(response, Response):
+                ok = False
+            else:
+                response = await self._run(method, params)
+                ok = response.status_code == 200
+            with self._lock:
+                self._calls.append((method, params, ok))
+            if self.delay and method != "getUpdates":
+                await asyncio.sleep(random.uniform(*self.delay))
+            return response
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _answer(self, method: str, params: dict[str, Any], problems: list[str]) -> Response | None:
+        """The error Telegram would answer before running ``method``, if any."""
+        with self._lock:
+            if problems:
+                self.violations.extend(problems)
+                return _error(400, f"Bad Request: {problems[0]}")
             queued = self._failures.get(method)
-            failure = queued.pop(0) if queued else None
-        if failure:
-            return _error(*failure)
+            if queued:
+                return _error(*queued.pop(0))
+            if not method.startswith("send"):
+                return None
+            chat_id = params.get("chat_id")
+            if self.limits:
+                throttled = self._throttle(chat_id)
+                if throttled is not None:
+                    return throttled
+            if chat_id in self._blocked:
+                return _error(403, self._blocked[chat_id])
+            if chat_id in self._unknown:
+                return _error(400, "Bad Request: chat not found")
+        return None
+
+    def _throttle(self, chat_id: Any) -> Response | None:
+        """A 429 when a send to ``chat_id`` now would go over a limit; else counts it."""
+        now = time.monotonic()
+        if _is_group(chat_id):
+            scope, limit = "group", self._groups.setdefault(chat_id, _Window(self._group_per_minute, GROUP_WINDOW))
+        else:
+            scope, limit = "chat", self._chats.get(chat_id)
+            if limit is None:
+                limit = self._chats[chat_id] = _TokenBucket(*self._chat_rate, now)
+        waits = {"global": self._global.wait(now), scope: limit.wait(now)}
+        hit = max(waits, key=waits.get)
+        if waits[hit] > 0:
+            self.throttled[hit] += 1
+            seconds = max(1, math.ceil(waits[hit]))
+            return _error(429, f"Too Many Requests: retry after {seconds}", seconds)
+        self._global.take()
+        if isinstance(limit, _Window):
+            limit.take(now)
+        else:
+            limit.take()
+        return None
+
+    async def _run(self, method: str, params: dict[str, Any]) -> Response:
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return _error(404, "Not Found")
-        result = handler(params)
-        if asyncio.iscoroutine(result):
-            result = await result
+        try:
+            result = handler(params)
+            if asyncio.iscoroutine(result):
+                result = await result
+        except Refused as exc:
+            return _error(exc.code, exc.description)
         if isinstance(result, Response):
             return result
         return JSONResponse({"ok": True, "result": result})
@@ -240,7 +442,7 @@ class FakeTelegramAPI(FakeService):
             return _error(401, "Unauthorized")
         path = request.path_params["path"]
         with self._lock:
-            self._calls.append(("downloadFile", {"path": path}))
+            self._calls.append(("downloadFile", {"path": path}, True))
             for stored_path, content in self._files.values():
                 if stored_path == path:
                     return Response(content, media_type="application/octet-stream")
@@ -303,11 +505,12 @@ class FakeTelegramAPI(FakeService):
 
     def _new_message(self, params: dict[str, Any], **content) -> dict[str, Any]:
         chat_id = params.get("chat_id")
-        chat = (
-            {"id": chat_id, "type": "private", "first_name": "Test"}
-            if isinstance(chat_id, int)
-            else {"id": -1001, "type": "channel", "title": str(chat_id)}
-        )
+        if not _is_group(chat_id):
+            chat = {"id": chat_id, "type": "private", "first_name": "Test"}
+        elif isinstance(chat_id, int):
+            chat = {"id": chat_id, "type": "supergroup", "title": f"Group {chat_id}"}
+        else:
+            chat = {"id": -1001, "type": "channel", "title": str(chat_id)}
         message = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
@@ -319,16 +522,25 @@ class FakeTelegramAPI(FakeService):
             message["reply_markup"] = params["reply_markup"]
         return message
 
+    @staticmethod
+    def _check_caption(params) -> None:
+        if visible_length(params.get("caption") or "", params.get("parse_mode")) > CAPTION_LIMIT:
+            raise Refused(400, "Bad Request: message caption is too long")
+
     def _m_sendMessage(self, params):
         if not params.get("chat_id"):
             return _error(400, "Bad Request: chat not found")
-        if not params.get("text"):
+        length = visible_length(params.get("text") or "", params.get("parse_mode"))
+        if not length:
             return _error(400, "Bad Request: message text is empty")
+        if length > TEXT_LIMIT:
+            return _error(400, "Bad Request: message is too long")
         return self._new_message(params, text=params["text"])
 
     def _m_sendPhoto(self, params):
         if not params.get("chat_id"):
             return _error(400, "Bad Request: chat not found")
+        self._check_caption(params)
         n = next(self._message_ids)
         content: dict[str, Any] = {
             "photo": [
@@ -343,6 +555,7 @@ class FakeTelegramAPI(FakeService):
     def _m_sendDocument(self, params):
         if not params.get("chat_id"):
             return _error(400, "Bad Request: chat not found")
+        self._check_caption(params)
         doc = params.get("document")
         n = next(self._message_ids)
         content: dict[str, Any] = {
