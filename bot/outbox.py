@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.delivery import Bucket, Failure, Outcome, SendError
+from bot.group_commit import GroupCommit
 from bot.message_split import split_message
 from bot.messages import OutgoingMessage
 from bot.rate_limit import RateLimiter, Slots
@@ -119,6 +120,8 @@ def record_failure(conn: Connection, outbox_id: int, error: SendError, now: date
             conn.execute(update(Resident).where(Resident.id == resident_id).values(opted_out=True))
     else:
         failure = failure or Failure.REFUSED
+    if values["status"] == "pending":  # it goes again: receipts of the last try no longer apply
+        values.update(delivery=None, delivery_at=None)
     conn.execute(update(Outbox).where(Outbox.id == outbox_id).values(
         error=str(error)[:2000], error_code=error.code and error.code[:16],
         failure=failure and Failure(failure).value, **values))
@@ -146,37 +149,7 @@ class _Item:
 class _Chain:
     priority: int  # the recipient's most urgent row: 0 a chat reply
     items: list[_Item]
-
-
-class _Batched:
-    """Runs `flush(items)` in a database thread for everything submitted while the
-    previous flush ran: one transaction for many rows (group commit)."""
-
-    def __init__(self, flush: Callable[[list], list]):
-        self.flush = flush
-        self._queue: list[tuple[object, asyncio.Future]] = []
-        self._task: asyncio.Task | None = None
-
-    async def submit(self, item):
-        future = asyncio.get_running_loop().create_future()
-        self._queue.append((item, future))
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._drain())
-        return await future
-
-    async def _drain(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue, []
-            try:
-                results = await _in_db_thread(self.flush, [item for item, _ in batch])
-            except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-            else:
-                for (_, future), result in zip(batch, results):
-                    if not future.done():
-                        future.set_result(result)
+    channel: str  # the channel it was claimed on (planning may move a row to SMS)
 
 
 async def _in_db_thread(fn, *args):
@@ -187,9 +160,10 @@ class _Pass:
     """What one `dispatch` call shares among its sends (bound to its event loop)."""
 
     def __init__(self, dispatcher: Dispatcher):
-        self.slots = Slots(dispatcher.concurrency)
-        self.starts = _Batched(dispatcher._mark_started)
-        self.results = _Batched(dispatcher._record_sent)
+        # Sends in flight, per channel: a channel waiting for its rate limit holds no other's.
+        self.slots: dict[str, Slots] = defaultdict(lambda: Slots(dispatcher.concurrency))
+        self.starts = GroupCommit(dispatcher._mark_started, _DB_THREADS)
+        self.results = GroupCommit(dispatcher._record_sent, _DB_THREADS)
         self.sent = 0
 
 
@@ -255,31 +229,49 @@ class Dispatcher:
             await _in_db_thread(self._reset_claims)
             self._claims_reset = True
         run = _Pass(self)
-        tasks: set[asyncio.Task] = set()
+        tasks: dict[asyncio.Task, str] = {}  # each recipient's chain, by the channel it went out on
         claimed, last_claim, found = 0, float("-inf"), True
+        finished = False  # a chain ended since the last claim: it may have left rows due (moved to SMS)
         try:
             while True:
-                room = self.concurrency - len(tasks)
-                replies_only = room <= 0  # full of bulk: still take chat replies, up to as many again
-                if replies_only:
-                    room = 2 * self.concurrency - len(tasks)
+                rooms = self._rooms(tasks)
                 due_refill = time.monotonic() - last_claim >= REFILL_SECONDS
-                if claimed < limit and room > 0 and (due_refill or (found and room * 4 >= self.concurrency)):
-                    chains = await _in_db_thread(self._claim, room, limit - claimed, replies_only)
-                    last_claim, found = time.monotonic(), bool(chains)
+                roomy = any(room * 4 >= self.concurrency for room, _ in rooms.values())
+                if claimed < limit and rooms and (due_refill or (found and roomy) or (finished and not tasks)):
+                    chains = await _in_db_thread(self._claim, rooms, limit - claimed)
+                    last_claim, found, finished = time.monotonic(), bool(chains), False
                     for chain in chains:
                         claimed += sum(not item.held for item in chain.items)
-                        tasks.add(asyncio.create_task(self._run_chain(run, chain)))
+                        tasks[asyncio.create_task(self._run_chain(run, chain))] = chain.channel
                 if not tasks:
                     break
                 wait = max(0.0, REFILL_SECONDS - (time.monotonic() - last_claim))
                 done, _ = await asyncio.wait(tasks, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
-                tasks -= done
+                for task in done:
+                    del tasks[task]
+                finished = finished or bool(done)
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         return run.sent
+
+    def _rooms(self, tasks: dict[asyncio.Task, str]) -> dict[str, tuple[int, bool]]:
+        """How many more recipients each channel may take now, and whether only chat
+        replies: each channel has SEND_CONCURRENCY of its own, so one waiting for its
+        rate limit (Telegram's 30/s) never holds back another (WhatsApp's 80/s); a channel
+        full of bulk still takes chat replies, up to as many again."""
+        busy = defaultdict(int)
+        for channel in tasks.values():
+            busy[channel] += 1
+        rooms = {}
+        for channel in self.senders:
+            room, replies_only = self.concurrency - busy[channel], False
+            if room <= 0:
+                room, replies_only = 2 * self.concurrency - busy[channel], True
+            if room > 0:
+                rooms[channel] = (room, replies_only)
+        return rooms
 
     def _paused_for(self, channel: str) -> float:
         """Seconds left of the channel's 429 pause."""
@@ -287,11 +279,11 @@ class Dispatcher:
         return max(0.0, (until - self.clock.now()).total_seconds()) if until else 0.0
 
     # -- claiming --------------------------------------------------------------
-    def _claim(self, recipients: int, rows: int, replies_only: bool) -> list[_Chain]:
-        """Claim the due rows of up to `recipients` recipients (most urgent first), at
-        most `rows` in all, and plan them; one transaction."""
+    def _claim(self, rooms: dict[str, tuple[int, bool]], rows: int) -> list[_Chain]:
+        """Claim the due rows of up to `rooms[channel]` recipients per channel (most
+        urgent first), at most `rows` in all, and plan them; one transaction."""
         now = self.clock.now()
-        channels = [c for c in self.senders if not self._paused_for(c)]
+        channels = [c for c in rooms if not self._paused_for(c)]
         if not channels:
             return []
         o, earlier = Outbox, aliased(Outbox)
@@ -302,18 +294,22 @@ class Dispatcher:
                 and_(earlier.status == "pending", earlier.id < o.id, earlier.not_before > now,
                      earlier.error.is_not(None))))
         due = and_(o.status == "pending", o.channel.in_(channels), o.not_before <= now, ~blocked)
-        ranked = (select(o.channel, o.address, func.min(o.priority).label("rank"), func.min(o.id).label("first"))
-                  .where(due).group_by(o.channel, o.address))
-        if replies_only:
-            ranked = ranked.having(func.min(o.priority) == 0)
-        ranked = ranked.order_by("rank", "first").limit(recipients)
         with self.sessions.begin() as session:
             conn = session.connection()
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK})
-            picked = conn.execute(ranked).all()
+            picked = []
+            for channel in channels:
+                recipients, replies_only = rooms[channel]
+                ranked = (select(o.channel, o.address, func.min(o.priority).label("rank"),
+                                 func.min(o.id).label("first"))
+                          .where(due, o.channel == channel).group_by(o.channel, o.address))
+                if replies_only:
+                    ranked = ranked.having(func.min(o.priority) == 0)
+                picked += conn.execute(ranked.order_by("rank", "first").limit(recipients)).all()
             if not picked:
                 return []
+            picked.sort(key=lambda p: (p.rank, p.first))
             found = conn.execute(
                 select(o.id, o.channel, o.address, o.resident_id, o.payload, o.failure, o.not_before)
                 .where(due, tuple_(o.channel, o.address).in_([(p.channel, p.address) for p in picked]))
@@ -321,20 +317,20 @@ class Dispatcher:
             by_recipient = defaultdict(list)
             for row in found:
                 by_recipient[row.channel, row.address].append(row)
-            chosen: list[tuple[int, list]] = []
+            chosen: list[tuple[int, list, str]] = []
             for pick in picked:
                 take = by_recipient[pick.channel, pick.address][:min(ROWS_PER_RECIPIENT, rows)]
                 if take:
-                    chosen.append((pick.rank, take))
+                    chosen.append((pick.rank, take, pick.channel))
                     rows -= len(take)
                 if rows <= 0:
                     break
-            conn.execute(update(Outbox).where(Outbox.id.in_([r.id for _, take in chosen for r in take]),
+            conn.execute(update(Outbox).where(Outbox.id.in_([r.id for _, take, _ in chosen for r in take]),
                                               Outbox.status == "pending")
                          .values(status="claimed", not_before=now))
-            plans = self._plan(conn, [r for _, take in chosen for r in take], now)
-        return [chain for chain in (_Chain(rank, [plans[r.id] for r in take if plans.get(r.id)])
-                                    for rank, take in chosen) if chain.items]
+            plans = self._plan(conn, [r for _, take, _ in chosen for r in take], now)
+        return [chain for chain in (_Chain(rank, [plans[r.id] for r in take if plans.get(r.id)], channel)
+                                    for rank, take, channel in chosen) if chain.items]
 
     def _plan(self, conn: Connection, rows: list, now: datetime) -> dict[int, _Item | None]:
         """What goes out for each claimed row: the message as stored, or, on WhatsApp
@@ -428,7 +424,7 @@ class Dispatcher:
             log.exception("outbox %s could not be prepared", item.id)
             return await _in_db_thread(self._fail_unstarted, item, exc)
         provider_id, error = None, None
-        async with run.slots.hold(priority):
+        async with run.slots[out.channel].hold(priority):
             for number, (part, part_buckets) in enumerate(zip(parts, buckets)):
                 if self._paused_for(out.channel):
                     if number == 0:
@@ -459,7 +455,7 @@ class Dispatcher:
         when that could not carry all of it); if it fails, the row stays held, unless
         the failure says the resident cannot get WhatsApp messages at all."""
         policy = self.policies.get("whatsapp")
-        async with run.slots.hold(priority):
+        async with run.slots["whatsapp"].hold(priority):
             await self.limiter.acquire(policy.buckets(item.out) if policy else [], priority)
             try:
                 provider_id = await self.senders["whatsapp"](item.out)
@@ -560,9 +556,12 @@ def _by_claim(items: list[_Item]) -> dict[datetime, list[int]]:
     return groups
 
 
-_SENT = (update(Outbox).where(Outbox.id == bindparam("oid"))
-         .values(status="sent", sent_at=bindparam("now"), provider_id=bindparam("pid"), delivery=bindparam("delivery"),
-                 delivery_at=bindparam("now"), error_code=None, failure=None))
+# Only a row still mid-send is ours to mark: a receipt may have come first (Twilio can be
+# quicker than this write) and moved it on, or set a delivery status that must stay.
+_SENT = (update(Outbox).where(Outbox.id == bindparam("oid"), Outbox.status == "sending")
+         .values(status="sent", sent_at=bindparam("now"), provider_id=bindparam("pid"),
+                 delivery=func.coalesce(Outbox.delivery, bindparam("delivery")),
+                 delivery_at=func.coalesce(Outbox.delivery_at, bindparam("now")), error_code=None, failure=None))
 # A held row's notice went out: the row itself stays held (or was released meanwhile).
 _NOTICE_SENT = (update(Outbox).where(Outbox.id == bindparam("oid"))
                 .values(provider_id=bindparam("pid"), delivery=bindparam("delivery"), delivery_at=bindparam("now")))

@@ -21,6 +21,7 @@ from bot.settings import load_settings
 from db.models import Outbox
 from db.templates import WhatsAppTemplate
 from scheduler.due import DueTasks
+from tests.e2e_support import CallbackRelay
 from tests.fakes.server import wait_for
 from tests.test_e2e_whatsapp import PUBLIC, SID, SMS_FROM, TOKEN, WA_FROM
 
@@ -44,13 +45,14 @@ def running(fake):
     def start(app):
         client = TestClient(Services(app).web_app(), base_url="http://internal:8000")
         client.__enter__()
-        fake.callback_sink = lambda url, params, headers: client.post(
-            url.removeprefix(PUBLIC), data=params, headers=headers).status_code
-        started.append((app, client))
+        fake.callback_sink = relay = CallbackRelay(client, PUBLIC)
+        started.append((app, client, relay))
     started: list = []
     fake.enforce_window = True  # nobody has written: every window is closed
     yield start
-    for app, client in started:
+    fake.callback_sink = None
+    for app, client, relay in started:
+        relay.close()
         client.__exit__(None, None, None)
         app.engine.dispose()
 

@@ -21,7 +21,7 @@ from bot.outbox import Dispatcher
 from bot.services import Services
 from bot.settings import load_settings
 from db.models import Inbox, Outbox
-from tests.e2e_support import count, settle
+from tests.e2e_support import CallbackRelay, count, settle
 from tests.fakes.server import wait_for
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioApi
 
@@ -138,9 +138,12 @@ def bot(app, fake):
     services = Services(app)
     with TestClient(services.web_app(), base_url="http://internal:8000") as client:  # runs the lifespan
         # Twilio's status callbacks reach the bot like its webhooks do: signed, at the public URL.
-        fake.callback_sink = lambda url, params, headers: client.post(
-            url.removeprefix(PUBLIC), data=params, headers=headers).status_code
-        yield Bot(app, services, client, fake)
+        fake.callback_sink = relay = CallbackRelay(client, PUBLIC)
+        try:
+            yield Bot(app, services, client, fake)
+        finally:
+            fake.callback_sink = None
+            relay.close()
 
 
 # -- tests -----------------------------------------------------------------------

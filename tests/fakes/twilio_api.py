@@ -135,6 +135,7 @@ class FakeTwilioApi(FakeService):
         self.invalid_numbers: set[str] = set()
         self.read_receipts = False
         self.callback_sink: CallbackSink | None = None
+        self._callback_client: httpx.AsyncClient | None = getattr(self, "_callback_client", None)
 
     # -- test controls -----------------------------------------------------
 
@@ -324,14 +325,14 @@ class FakeTwilioApi(FakeService):
             with self._lock:
                 self._callbacks.append({"url": url, "params": params, "status_code": answered})
 
-    @staticmethod
-    async def _post(sink: CallbackSink, url: str, params: dict[str, str], headers: dict[str, str]) -> int:
+    async def _post(self, sink: CallbackSink, url: str, params: dict[str, str], headers: dict[str, str]) -> int:
         if callable(sink):
             return await asyncio.to_thread(sink, url, params, headers)
         parts = urlsplit(url)
         target = sink.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
-        async with httpx.AsyncClient() as client:
-            return (await client.post(target, data=params, headers=headers)).status_code
+        if self._callback_client is None:  # one client for all callbacks, as Twilio keeps its connections
+            self._callback_client = httpx.AsyncClient(timeout=30.0)
+        return (await self._callback_client.post(target, data=params, headers=headers)).status_code
 
     async def _fetch(self, request: Request) -> JSONResponse:
         if (error := self._check(request)) is not None:
