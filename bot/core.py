@@ -205,7 +205,8 @@ class Core:
         before the reply, in the order it was written)."""
         where = {"b_channel": msg.channel, "b_address": msg.address, "now": now}
         conn.execute(_OPEN_WINDOW, where)
-        conn.execute(_RELEASE_HELD, where)
+        if msg.channel == "whatsapp":  # only WhatsApp holds messages back
+            conn.execute(_RELEASE_HELD, where)
 
     def _process_group(self, conn: Connection, msg: IncomingMessage, now: datetime) -> list[OutgoingMessage]:
         """A group chat: the bot answers only commands and buttons, acting for the person

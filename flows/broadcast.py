@@ -30,6 +30,7 @@ from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from flows.base import Answer, Flow, FlowContext, Option, Outcome, Prompt, Say, When
+from flows.choices import rt_picks
 from flows.scope import STAFF_ROLES, scope_of
 from flows.unreached import channels_say, unreached_say
 from handlers.natural_time import NEED_TIME, parse_when
@@ -131,12 +132,6 @@ def _text_of(answer: Answer) -> str:
     return "\n".join(" ".join(line.split()) for line in answer.text.strip().splitlines()).strip()[:TEXT_LIMIT]
 
 
-def _rt_options(rts) -> tuple[Option, ...]:
-    """One option per RT; "4", "04" and "rt 4" all name RT 04."""
-    return tuple(Option(f"{RT_PREFIX}{rt}", "broadcast.choice.rt", params={"rt": rt},
-                        aliases=(f"rt {rt}", rt, f"rt {rt.lstrip('0')}")) for rt in rts)
-
-
 class BroadcastFlow(Flow):
     id = "broadcast"
     first_step = "text"
@@ -164,7 +159,7 @@ class BroadcastFlow(Flow):
                 return Prompt("broadcast.no_audience", options=(MENU,))
             return Prompt("broadcast.ask_audience", options=options, accepts_media=True)
         if step == "pick_rt":
-            return Prompt("broadcast.ask_rt", options=_rt_options(ctx.kampung.rts), accepts_media=True)
+            return Prompt("broadcast.ask_rt", options=rt_picks(ctx.kampung.rts, RT_PREFIX, "broadcast.choice.rt"), accepts_media=True)
         if step == "pick_group":
             options = tuple(Option(f"{GROUP_PREFIX}{i}", label=name) for i, name in enumerate(ctx.kampung.paguyuban))
             return Prompt("broadcast.ask_group", options=options, accepts_media=True)
@@ -203,7 +198,7 @@ class BroadcastFlow(Flow):
         scope = scope_of(ctx.resident)
         if scope.everything:
             return (AUD_ALL, AUD_RT) + ((AUD_GROUP,) if ctx.kampung.paguyuban else ())
-        return _rt_options(sorted(scope.rts))
+        return rt_picks(sorted(scope.rts), RT_PREFIX, "broadcast.choice.rt")
 
     @staticmethod
     def _quiet(ctx: FlowContext) -> Prompt:
@@ -287,7 +282,7 @@ class BroadcastFlow(Flow):
         if choice == AUD_ALL.id:
             return self._set_audience(ctx, "all")
         if choice == AUD_RT.id:
-            named = ctx.pick(answer.text, _rt_options(ctx.kampung.rts)) if any(c.isdigit() for c in answer.text) else None
+            named = ctx.pick(answer.text, rt_picks(ctx.kampung.rts, RT_PREFIX, "broadcast.choice.rt")) if any(c.isdigit() for c in answer.text) else None
             if named:  # "rt 4": that RT at once
                 return self._answer_pick_rt(ctx, Answer(text=answer.text, choice_id=named))
             return Outcome(goto="pick_rt")

@@ -25,6 +25,13 @@ def rt_options(kampung: KampungInfo) -> tuple[Option, ...]:
     )
 
 
+def rt_picks(rts, prefix: str, key: str) -> tuple[Option, ...]:
+    """One option per RT for a staff tool, ids `prefix + rt`; "4", "04" and "rt 4" all
+    name RT 04."""
+    return tuple(Option(f"{prefix}{rt}", key, params={"rt": rt}, aliases=(f"rt {rt}", rt, f"rt {rt.lstrip('0')}"))
+                 for rt in rts)
+
+
 def paguyuban_options(kampung: KampungInfo) -> tuple[Option, ...]:
     return tuple(Option(name, label=name) for name in kampung.paguyuban) + (Option("none", "choice.none"),)
 

@@ -11,6 +11,7 @@ summaries and desk commands (`reach` is a bot.notify.Reach).
 from __future__ import annotations
 
 from flows.base import Answer, Flow, FlowContext, Option, Outcome, Prompt, Say
+from flows.choices import rt_picks
 from flows.scope import STAFF_ROLES, scope_of
 
 CHANNEL_ORDER = ("whatsapp", "telegram", "sms", "console")
@@ -61,11 +62,6 @@ def unreached_say(key: str, reach) -> Say | str:
     return Say(key, {"count": total, "reasons": reasons_say(counts)}) if total else ""
 
 
-def _rt_options(rts) -> tuple[Option, ...]:
-    return tuple(Option(f"{RT_PREFIX}{rt}", "delivery.choice.rt", params={"rt": rt},
-                        aliases=(f"rt {rt}", rt, f"rt {rt.lstrip('0')}")) for rt in rts)
-
-
 class UnreachedFlow(Flow):
     id = "unreached"
     first_step = "list"
@@ -87,7 +83,7 @@ class UnreachedFlow(Flow):
         if not rts:
             return Prompt("delivery.unreached_no_rt", options=(STAFF, MENU))
         if rt is None:
-            return Prompt("delivery.unreached_ask_rt", options=_rt_options(rts) + (STAFF, MENU))
+            return Prompt("delivery.unreached_ask_rt", options=rt_picks(rts, RT_PREFIX, "delivery.choice.rt") + (STAFF, MENU))
         more = (OTHER_RT,) if len(rts) > 1 else ()
         people = ctx.store.broadcasts.unreached(rt)
         if not people:

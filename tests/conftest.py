@@ -9,6 +9,7 @@ import pytest
 from bot.app import build_app
 from bot.clock import ManualClock
 from bot.settings import load_settings
+from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioApi
 from tests.transcript import Kampung
 
@@ -68,3 +69,13 @@ def fake(twilio_server):
     twilio_server.clear()
     yield twilio_server
     twilio_server.clear()
+
+
+@pytest.fixture
+def api():
+    """The fake Telegram Bot API; a request the real one would refuse fails the test."""
+    server = FakeTelegramAPI().start()
+    yield server
+    server.stop()
+    server.assert_no_violations()
+

@@ -53,14 +53,6 @@ def conversation(app: App, chat_id: int) -> tuple[str, str]:
         return conv.flow, conv.step
 
 
-@pytest.fixture
-def api():
-    server = FakeTelegramAPI().start()
-    yield server
-    server.stop()
-    server.assert_no_violations()
-
-
 # -- webhook mode ---------------------------------------------------------------------
 
 

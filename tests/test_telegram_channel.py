@@ -41,14 +41,6 @@ def convert(data: dict) -> IncomingMessage | None:
     return update_to_incoming(Update.de_json(data, None))
 
 
-@pytest.fixture
-def api():
-    server = FakeTelegramAPI().start()
-    yield server
-    server.stop()
-    server.assert_no_violations()
-
-
 def make_settings(api: FakeTelegramAPI, **overrides) -> Settings:
     values = {
         "telegram_bot_token": api.token,

@@ -13,14 +13,6 @@ from tests.fakes.telegram_contract import check_request, spec
 
 
 @pytest.fixture
-def api():
-    server = FakeTelegramAPI().start()
-    yield server
-    server.stop()
-    server.assert_no_violations()
-
-
-@pytest.fixture
 async def bot(api):
     async with Bot(api.token, base_url=f"{api.base_url}/bot", base_file_url=f"{api.base_url}/file/bot") as b:
         yield b
